@@ -1,0 +1,145 @@
+/**
+ * Where downloaded hub files are kept: a directory in Node, Deno and Bun; Cache Storage in
+ * browsers and workers. An entry is only ever a complete, verified download: files are written
+ * to a temporary name and renamed into place, so a crash or a cut connection leaves nothing a
+ * later run could mistake for the real file.
+ */
+import { hasLocalFileSystem, readEnv } from './platform.js';
+
+/** Identifies one file of one revision of one hub repository. */
+export interface CacheKey {
+  repo: string;
+  revision: string;
+  file: string;
+  /** The URL it is downloaded from (the key in Cache Storage). */
+  url: string;
+}
+
+export interface CacheEntry {
+  readonly bytes: Uint8Array;
+  /** The server's ETag when the file was stored, used to ask whether it changed. */
+  readonly etag: string | undefined;
+  /** Where the entry lives, for messages. */
+  readonly location: string;
+}
+
+export interface DownloadCache {
+  readonly description: string;
+  lookup(key: CacheKey): Promise<CacheEntry | undefined>;
+  store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void>;
+}
+
+/** A directory cache where there is a file system, else Cache Storage where there is one, else none. */
+export async function openDownloadCache(directory?: string): Promise<DownloadCache | undefined> {
+  if (hasLocalFileSystem()) return new DirectoryCache(directory ?? (await defaultCacheDirectory()));
+  if (typeof caches !== 'undefined') return new CacheStorageCache(await caches.open(CACHE_STORAGE_NAME));
+  return undefined;
+}
+
+/**
+ * Beside the Hugging Face cache, honouring the variables its tools use:
+ * $HF_HOME/albert-wasm, else $XDG_CACHE_HOME/huggingface/albert-wasm, else ~/.cache/huggingface/albert-wasm.
+ */
+export async function defaultCacheDirectory(): Promise<string> {
+  const { join } = await import('node:path');
+  const hfHome = readEnv('HF_HOME');
+  if (hfHome) return join(hfHome, 'albert-wasm');
+  const xdgCache = readEnv('XDG_CACHE_HOME') || join((await import('node:os')).homedir(), '.cache');
+  return join(xdgCache, 'huggingface', 'albert-wasm');
+}
+
+/**
+ * Layout: `<root>/<owner>/<name>/<revision>/<file>`, so a cached revision is itself a model
+ * directory; `<revision>/.meta/<file>.json` holds the ETag and size the file was verified against.
+ */
+class DirectoryCache implements DownloadCache {
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.description = `cache directory ${root}`;
+  }
+
+  private async paths(key: CacheKey) {
+    const { join } = await import('node:path');
+    const revisionDir = join(this.root, ...key.repo.split('/'), encodeURIComponent(key.revision));
+    return { file: join(revisionDir, key.file), meta: join(revisionDir, '.meta', `${key.file}.json`) };
+  }
+
+  async lookup(key: CacheKey): Promise<CacheEntry | undefined> {
+    const fs = await import('node:fs/promises');
+    const paths = await this.paths(key);
+    let meta: { etag?: unknown; size?: unknown };
+    let contents: Uint8Array;
+    try {
+      meta = JSON.parse(await fs.readFile(paths.meta, 'utf8'));
+      contents = await fs.readFile(paths.file);
+    } catch {
+      return undefined; // never stored, or removed since
+    }
+    if (contents.length !== meta.size) return undefined;
+    return {
+      bytes: new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength),
+      etag: typeof meta.etag === 'string' ? meta.etag : undefined,
+      location: paths.file,
+    };
+  }
+
+  async store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void> {
+    const fs = await import('node:fs/promises');
+    const { dirname } = await import('node:path');
+    const paths = await this.paths(key);
+    await fs.mkdir(dirname(paths.file), { recursive: true });
+    await fs.mkdir(dirname(paths.meta), { recursive: true });
+    // Without its metadata an entry does not exist, so removing it first means a crash between
+    // the two renames leaves no entry rather than new bytes described by the old ETag.
+    await fs.rm(paths.meta, { force: true });
+    await writeAtomically(paths.file, bytes);
+    await writeAtomically(paths.meta, JSON.stringify({ etag, size: bytes.length, url: key.url, stored: new Date().toISOString() }));
+  }
+}
+
+async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const temporary = `${path}.${Math.random().toString(36).slice(2)}.partial`;
+  try {
+    await fs.writeFile(temporary, data);
+    await fs.rename(temporary, path);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+const CACHE_STORAGE_NAME = 'albert-wasm';
+
+/** Browsers and workers: one Cache Storage entry per file URL; `put` stores a response whole or not at all. */
+export class CacheStorageCache implements DownloadCache {
+  readonly description = `Cache Storage "${CACHE_STORAGE_NAME}"`;
+  private readonly cache: Cache;
+
+  constructor(cache: Cache) {
+    this.cache = cache;
+  }
+
+  async lookup(key: CacheKey): Promise<CacheEntry | undefined> {
+    const response = await this.cache.match(key.url);
+    if (!response) return undefined;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length !== Number(response.headers.get('content-length'))) return undefined;
+    return { bytes, etag: response.headers.get('etag') ?? undefined, location: `${this.description} (${key.url})` };
+  }
+
+  async store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void> {
+    const headers: Record<string, string> = {
+      'content-length': String(bytes.length),
+      'content-type': 'application/octet-stream',
+      // Cloudflare's Cache API takes an entry's lifetime from this; browsers ignore it.
+      'cache-control': 'public, max-age=31536000',
+    };
+    if (etag !== undefined) headers.etag = etag;
+    // Downloads are never backed by a SharedArrayBuffer, which is all the DOM typing guards against.
+    await this.cache.put(key.url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Models by Hugging Face hub id (`albert/albert-base-v2`): files at
+ * `{endpoint}/{id}/resolve/{revision}/{file}`, kept in a download cache and revalidated by ETag,
+ * so a second run downloads nothing and an offline run still works from the cache.
+ */
+import { AlbertError } from '../errors.js';
+import { openDownloadCache, type CacheEntry, type CacheKey, type DownloadCache } from './cache.js';
+import { describeError, describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback } from './http.js';
+import { readEnv } from './platform.js';
+
+export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+
+/** `owner/name` as the hub spells repository ids; `.` and `..` are never names, only paths. */
+export function looksLikeHubId(id: string): boolean {
+  return /^[\w.-]+\/[\w.-]+$/.test(id) && !id.split('/').some((part) => part === '.' || part === '..');
+}
+
+export interface HubOptions {
+  /** Branch, tag or commit; default 'main'. */
+  revision?: string;
+  /** Default: $HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** Keep downloads for later and offline runs; default true. */
+  cache?: boolean;
+  /** Cache root for Node, Deno and Bun; default defaultCacheDirectory() in cache.ts. */
+  cacheDir?: string;
+  fetch?: typeof fetch;
+  onProgress?: ProgressCallback;
+  /** Told when a cached copy is used because the hub could not be asked; default console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+export class HubSource {
+  readonly description: string;
+  private readonly id: string;
+  private readonly revision: string;
+  private readonly endpoint: string;
+  private readonly fetch: typeof fetch;
+  private readonly onProgress: ProgressCallback | undefined;
+  private readonly onWarning: (message: string) => void;
+  private readonly cacheDir: string | undefined;
+  private cache: Promise<DownloadCache | undefined> | undefined;
+
+  constructor(id: string, options: HubOptions = {}) {
+    if (!looksLikeHubId(id)) {
+      throw new AlbertError('INPUT_INVALID', `"${id}" is not a hub model id (expected owner/name, e.g. albert/albert-base-v2)`);
+    }
+    this.id = id;
+    this.revision = options.revision ?? 'main';
+    if (this.revision === '') throw new AlbertError('INPUT_INVALID', `hub model "${id}": revision must not be empty`);
+    this.endpoint = (options.endpoint ?? readEnv('HF_ENDPOINT') ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
+    this.fetch = resolveFetch(options.fetch);
+    this.onProgress = options.onProgress;
+    this.onWarning = options.onWarning ?? ((message) => console.warn(message));
+    if (options.cache === false) this.cache = Promise.resolve(undefined);
+    this.cacheDir = options.cacheDir;
+    this.description = `hub model "${id}" (revision ${this.revision}) at ${this.endpoint}`;
+  }
+
+  async read(file: string): Promise<Uint8Array> {
+    const bytes = await this.tryRead(file);
+    if (bytes === undefined) throw new AlbertError('SOURCE_NOT_FOUND', `${file} not found in ${this.description}`);
+    return bytes;
+  }
+
+  async tryRead(file: string): Promise<Uint8Array | undefined> {
+    if (file === '' || file.startsWith('/') || file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '')) {
+      throw new AlbertError('INPUT_INVALID', `"${file}" is not a file name inside ${this.description}`);
+    }
+    const encodedFile = file.split('/').map(encodeURIComponent).join('/');
+    const url = `${this.endpoint}/${this.id}/resolve/${encodeURIComponent(this.revision)}/${encodedFile}`;
+    const key: CacheKey = { repo: this.id, revision: this.revision, file, url };
+    const cache = await this.openCache();
+    const cached = await cache?.lookup(key);
+
+    let response: Response;
+    try {
+      response = await httpGet(this.fetch, url, cached?.etag !== undefined ? { 'If-None-Match': cached.etag } : undefined);
+    } catch (error) {
+      return this.useCached(cached, file, describeError(error), error);
+    }
+
+    if (response.ok || response.status === 304) {
+      // Some servers ignore If-None-Match; an unchanged ETag still means the cached copy is current.
+      const etag = response.headers.get('etag') ?? cached?.etag;
+      if (cached && (response.status === 304 || etag === cached.etag)) {
+        await response.body?.cancel();
+        this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
+        return cached.bytes;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = await readBody(response, url, file, this.onProgress);
+      } catch (error) {
+        return this.useCached(cached, file, describeError(error), error);
+      }
+      // Stored only now, verified complete by readBody: a cut download never becomes an entry.
+      await cache?.store(key, bytes, etag).catch((error: unknown) => {
+        this.onWarning(`${this.description}: could not cache ${file} in ${cache.description}: ${describeError(error)}`);
+      });
+      return bytes;
+    }
+
+    await response.body?.cancel();
+    const errorCode = response.headers.get('x-error-code');
+    if (errorCode === 'RepoNotFound' || errorCode === 'RevisionNotFound') {
+      const what = errorCode === 'RepoNotFound' ? `hub model "${this.id}"` : `revision "${this.revision}" of hub model "${this.id}"`;
+      throw new AlbertError(
+        'SOURCE_NOT_FOUND',
+        `${what} not found at ${this.endpoint} (HTTP ${response.status} for ${file}; a private or gated model needs a token, which albert-wasm does not send)`,
+      );
+    }
+    if (response.status === 404) return undefined;
+    return this.useCached(cached, file, `${describeStatus(response)} from ${url}`);
+  }
+
+  /** Opened on first use and shared by concurrent reads; without usable storage, downloads are not kept. */
+  private openCache(): Promise<DownloadCache | undefined> {
+    this.cache ??= openDownloadCache(this.cacheDir).catch((error: unknown) => {
+      this.onWarning(`${this.description}: downloads will not be cached: ${describeError(error)}`);
+      return undefined;
+    });
+    return this.cache;
+  }
+
+  /** When the hub cannot answer: the cached copy with a warning, or an error naming id and endpoint. */
+  private useCached(cached: CacheEntry | undefined, file: string, reason: string, cause?: unknown): Uint8Array {
+    if (!cached) {
+      throw new AlbertError(
+        'SOURCE_FAILED',
+        `could not get ${file} of hub model "${this.id}" from ${this.endpoint} (${reason}) and it is not in the download cache`,
+        { cause },
+      );
+    }
+    this.onWarning(`${this.description}: could not check ${file} with the hub (${reason}); using the cached copy at ${cached.location}`);
+    this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
+    return cached.bytes;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Where a model's files come from: a local directory, a URL prefix, a hub id, or files already
+ * in memory. Every source reads whole files by name and reports progress, so the loader never
+ * cares which.
+ */
+import { AlbertError } from '../errors.js';
+import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback } from './http.js';
+import { HubSource, looksLikeHubId, type HubOptions } from './hub.js';
+import { fsErrorCode, hasLocalFileSystem } from './platform.js';
+
+export type { DownloadProgress, ProgressCallback } from './http.js';
+
+export type InMemoryFiles = Record<string, Uint8Array | ArrayBuffer | string>;
+
+/** A local directory path, file:// URL, http(s) URL prefix or hub id; a URL; in-memory files by name; or your own source. */
+export type ModelSource = string | URL | InMemoryFiles | FileSource;
+
+export interface FileSource {
+  /** Says where files come from, for messages. */
+  readonly description: string;
+  /** The file's bytes; throws SOURCE_NOT_FOUND naming the file and the source. */
+  read(name: string): Promise<Uint8Array>;
+  /** The file's bytes, or undefined when the source has no such file. */
+  tryRead(name: string): Promise<Uint8Array | undefined>;
+}
+
+export interface SourceOptions extends HubOptions {
+  /** Used for http(s) and hub sources instead of the global fetch. */
+  fetch?: typeof fetch;
+  /** Called as a file is read from disk, the network or the cache; the last call for a file has `loaded` equal to its size. */
+  onProgress?: ProgressCallback;
+  /**
+   * true: the string is a hub id; false: it is a local path. By default an `owner/name` string is
+   * a hub id unless a local directory of that name exists.
+   */
+  hub?: boolean;
+}
+
+export function openSource(source: ModelSource, options: SourceOptions = {}): FileSource {
+  if (typeof source === 'string') {
+    if (/^https?:\/\//i.test(source)) return new UrlPrefixSource(source, options);
+    if (/^file:\/\//i.test(source)) return new LocalDirectorySource(new URL(source), options);
+    if (options.hub === true) return new HubSource(source, options);
+    if (options.hub === undefined && looksLikeHubId(source)) return new LocalDirectoryOrHubSource(source, options);
+    return new LocalDirectorySource(source, options);
+  }
+  if (source instanceof URL) {
+    if (source.protocol === 'http:' || source.protocol === 'https:') return new UrlPrefixSource(source.href, options);
+    if (source.protocol === 'file:') return new LocalDirectorySource(source, options);
+    throw new AlbertError('INPUT_INVALID', `model source ${source.href}: only http:, https: and file: URLs are supported`);
+  }
+  if (isFileSource(source)) return source;
+  if (typeof source === 'object' && source !== null) return new InMemorySource(source);
+  throw new AlbertError('INPUT_INVALID', `model source must be a path, URL, hub id, object of files or FileSource, got ${typeof source}`);
+}
+
+function isFileSource(source: object): source is FileSource {
+  const candidate = source as Partial<FileSource>;
+  return typeof candidate.read === 'function' && typeof candidate.tryRead === 'function';
+}
+
+/** Implements `read` once: every source only says whether it has the file. */
+abstract class FindingSource implements FileSource {
+  abstract readonly description: string;
+  abstract tryRead(name: string): Promise<Uint8Array | undefined>;
+
+  async read(name: string): Promise<Uint8Array> {
+    const bytes = await this.tryRead(name);
+    if (bytes === undefined) throw new AlbertError('SOURCE_NOT_FOUND', `${name} not found in ${this.description}`);
+    return bytes;
+  }
+}
+
+class InMemorySource extends FindingSource {
+  readonly description: string;
+  private readonly files: InMemoryFiles;
+
+  constructor(files: InMemoryFiles) {
+    super();
+    for (const [name, value] of Object.entries(files)) {
+      if (!(value instanceof Uint8Array || value instanceof ArrayBuffer || typeof value === 'string')) {
+        throw new AlbertError('INPUT_INVALID', `in-memory file ${name} must be a Uint8Array, ArrayBuffer or string`);
+      }
+    }
+    this.files = files;
+    this.description = `in-memory files (${Object.keys(files).join(', ') || 'none'})`;
+  }
+
+  async tryRead(name: string): Promise<Uint8Array | undefined> {
+    if (!Object.hasOwn(this.files, name)) return undefined;
+    const value = this.files[name]!;
+    if (typeof value === 'string') return new TextEncoder().encode(value);
+    return value instanceof Uint8Array ? value : new Uint8Array(value);
+  }
+}
+
+class LocalDirectorySource extends FindingSource {
+  readonly description: string;
+  private readonly directory: string | URL;
+  private readonly onProgress: ProgressCallback | undefined;
+
+  constructor(directory: string | URL, options: SourceOptions) {
+    super();
+    this.directory = directory;
+    this.description = `directory ${directory instanceof URL ? directory.href : directory}`;
+    this.onProgress = options.onProgress;
+  }
+
+  async tryRead(name: string): Promise<Uint8Array | undefined> {
+    if (!hasLocalFileSystem()) {
+      throw new AlbertError('RUNTIME_UNSUPPORTED', `cannot read ${this.description}: this runtime has no local files; use a URL or a hub id`);
+    }
+    const [{ readFile, stat }, { join }, { fileURLToPath }] = await Promise.all([
+      import('node:fs/promises'),
+      import('node:path'),
+      import('node:url'),
+    ]);
+    const directory = this.directory instanceof URL ? fileURLToPath(this.directory) : this.directory;
+    const path = join(directory, name);
+    let contents: Uint8Array;
+    try {
+      contents = await readFile(path);
+    } catch (error) {
+      if (fsErrorCode(error) !== 'ENOENT') {
+        throw new AlbertError('SOURCE_FAILED', `could not read ${path}: ${(error as Error).message}`, { cause: error });
+      }
+      const directoryExists = await stat(directory).then((s) => s.isDirectory(), () => false);
+      if (!directoryExists) {
+        throw new AlbertError('SOURCE_NOT_FOUND', `model directory ${directory} does not exist (looking for ${name})`);
+      }
+      return undefined;
+    }
+    const bytes = new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
+    this.onProgress?.({ file: name, loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+}
+
+class UrlPrefixSource extends FindingSource {
+  readonly description: string;
+  private readonly prefix: string;
+  private readonly fetch: typeof fetch;
+  private readonly onProgress: ProgressCallback | undefined;
+
+  constructor(prefix: string, options: SourceOptions) {
+    super();
+    this.prefix = prefix.replace(/\/+$/, '');
+    this.description = `URL prefix ${this.prefix}/`;
+    this.fetch = resolveFetch(options.fetch);
+    this.onProgress = options.onProgress;
+  }
+
+  async tryRead(name: string): Promise<Uint8Array | undefined> {
+    const url = `${this.prefix}/${name.split('/').map(encodeURIComponent).join('/')}`;
+    const response = await httpGet(this.fetch, url);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new AlbertError('SOURCE_FAILED', `could not download ${name} from ${url} (${describeStatus(response)})`);
+    }
+    return readBody(response, url, name, this.onProgress);
+  }
+}
+
+/** `owner/name` is a local directory if one exists here, else a hub id; decided at the first read. */
+class LocalDirectoryOrHubSource implements FileSource {
+  private readonly name: string;
+  private readonly options: SourceOptions;
+  private resolved: Promise<FileSource> | undefined;
+  private resolvedDescription: string | undefined;
+
+  constructor(name: string, options: SourceOptions) {
+    this.name = name;
+    this.options = options;
+  }
+
+  get description(): string {
+    return this.resolvedDescription ?? `"${this.name}" (a local directory if one exists, else a hub model id)`;
+  }
+
+  read(name: string): Promise<Uint8Array> {
+    return this.resolve().then((source) => source.read(name));
+  }
+
+  tryRead(name: string): Promise<Uint8Array | undefined> {
+    return this.resolve().then((source) => source.tryRead(name));
+  }
+
+  private resolve(): Promise<FileSource> {
+    this.resolved ??= (async () => {
+      const source = (await isLocalDirectory(this.name))
+        ? new LocalDirectorySource(this.name, this.options)
+        : new HubSource(this.name, this.options);
+      this.resolvedDescription = source.description;
+      return source;
+    })();
+    return this.resolved;
+  }
+}
+
+async function isLocalDirectory(path: string): Promise<boolean> {
+  if (!hasLocalFileSystem()) return false;
+  const { stat } = await import('node:fs/promises');
+  return stat(path).then((stats) => stats.isDirectory(), () => false);
+}

@@ -1,0 +1,341 @@
+import { AlbertError } from '../errors.js';
+import { parseConfig, type AlbertConfig, type HiddenAct } from '../io/config.js';
+import { SafeTensors } from '../io/safetensors.js';
+import { openSource, type ModelSource } from '../io/source.js';
+import { Arena, formatBytes } from '../runtime/arena.js';
+import { Act, type Kernels } from '../runtime/kernels.js';
+import { instantiateKernels, type WasmSource } from '../runtime/module.js';
+import { prepareBatch, type Batch, type ForwardInputs } from './inputs.js';
+import { placeWeights } from './load.js';
+import { HEAD_BY_ARCHITECTURE, weightTable, type HeadKind, type LayerWeights, type ModelWeights } from './weights.js';
+
+export type { ForwardInputs, IdMatrix } from './inputs.js';
+export type { HeadKind } from './weights.js';
+
+/** The shape transformers.js and onnxruntime-web users know. */
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export type OutputName = 'last_hidden_state' | 'pooler_output' | 'hidden_states' | 'logits' | 'start_logits' | 'end_logits';
+
+export interface ForwardOptions {
+  /** Which outputs to compute and return. Default: everything the checkpoint has except hidden_states. */
+  outputs?: OutputName[];
+  /**
+   * Masked-LM only: compute `logits` just at these [batch, position] pairs (fill-mask needs only the
+   * [MASK] rows); `logits` is then [positions.length, vocab]. Default: every position, [B, L, vocab].
+   */
+  logitsAt?: ReadonlyArray<readonly [number, number]>;
+}
+
+export type ForwardOutputs = Partial<Record<OutputName, Tensor>>;
+
+export interface LoadOptions {
+  /** The kernels' wasm: a URL, bytes or a compiled module. Default: the file next to this package's JS. */
+  wasm?: WasmSource;
+  /** Told about checkpoint tensors the model does not use, and similar non-fatal surprises. */
+  onWarning?: (message: string) => void;
+  fetch?: typeof fetch;
+  onProgress?: (progress: { file: string; loaded: number; total?: number }) => void;
+}
+
+export interface ModelInfo {
+  head: HeadKind;
+  kernels: 'simd';
+  threads: 1;
+  /** Bytes of linear memory holding the packed weights. */
+  weightBytes: number;
+  /** Checkpoint tensors that were not used. */
+  unexpectedTensors: string[];
+}
+
+const ACT_BY_NAME: Record<HiddenAct, Act> = {
+  gelu_new: Act.GeluNew,
+  gelu: Act.Gelu,
+  relu: Act.Relu,
+  gelu_fast: Act.GeluFast,
+  quick_gelu: Act.QuickGelu,
+  silu: Act.Silu,
+  swish: Act.Silu,
+};
+
+const decodeText = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+function headOf(config: AlbertConfig, st: SafeTensors): HeadKind {
+  for (const arch of config.architectures) {
+    if (arch in HEAD_BY_ARCHITECTURE) return HEAD_BY_ARCHITECTURE[arch];
+  }
+  // No usable `architectures`: recognise the head by its tensors.
+  if (st.has('predictions.bias') || st.has('predictions.decoder.bias')) return 'masked-lm';
+  if (st.has('qa_outputs.weight')) return 'question-answering';
+  if (st.has('classifier.weight')) {
+    return st.has('albert.pooler.weight') ? 'sequence-classification' : 'token-classification';
+  }
+  return 'none';
+}
+
+/** Where each activation of one forward pass lives; placed once per size, reused across calls. */
+interface Workspace {
+  ids: number;
+  types: number;
+  maskAdd: number;
+  /** Embeddings after their LayerNorm, [T, E]. */
+  emb: number;
+  /** The hidden state carried from layer to layer, [T, H]. */
+  h: number;
+  qkv: number;
+  /** Attention context, then reused for the feed-forward output, [T, H]. */
+  ctx: number;
+  /** Attention output, then the residual-normed h₁ of the layer, [T, H]. */
+  attn: number;
+  ffn: number;
+  scratch: number;
+  pooled: number;
+  lmRows: number;
+  lmHidden: number;
+  logits: number;
+}
+
+export class AlbertModel {
+  readonly config: AlbertConfig;
+  readonly info: ModelInfo;
+  private readonly kernels: Kernels;
+  private readonly arena: Arena;
+  private readonly weights: ModelWeights;
+  private readonly act: Act;
+  /** The arena's top after the weights: activations live above it. */
+  private readonly activationBase: number;
+  private workspaceBase = 0;
+  private workspaceBytes = 0;
+
+  private constructor(config: AlbertConfig, kernels: Kernels, arena: Arena, weights: ModelWeights, info: ModelInfo) {
+    this.config = config;
+    this.kernels = kernels;
+    this.arena = arena;
+    this.weights = weights;
+    this.info = info;
+    this.act = ACT_BY_NAME[config.hiddenAct];
+    this.activationBase = arena.mark();
+  }
+
+  /** Loads `config.json` and `model.safetensors` from a directory, a URL prefix, or in-memory files. */
+  static async load(source: ModelSource, options: LoadOptions = {}): Promise<AlbertModel> {
+    const files = openSource(source, { fetch: options.fetch, onProgress: options.onProgress });
+    const config = parseConfig(decodeText(await files.read('config.json')), 'config.json');
+    const st = SafeTensors.parse(await files.read('model.safetensors'), 'model.safetensors');
+    return AlbertModel.fromCheckpoint(config, st, options);
+  }
+
+  /** Builds a model from an already parsed config and checkpoint. */
+  static async fromCheckpoint(config: AlbertConfig, st: SafeTensors, options: LoadOptions = {}): Promise<AlbertModel> {
+    const head = headOf(config, st);
+    const hasPooler = st.has('albert.pooler.weight') || st.has('pooler.weight');
+    if (head === 'sequence-classification' && !hasPooler) {
+      throw new AlbertError('CHECKPOINT_MISMATCH', `${st.fileName} has no pooler, which ${config.architectures[0]} classifies from`);
+    }
+    const kernels = await instantiateKernels(options.wasm);
+    const arena = new Arena(kernels);
+    const { weights, unexpected } = placeWeights(weightTable(config, head, hasPooler), st, kernels, arena);
+    if (unexpected.length) {
+      options.onWarning?.(`${st.fileName}: ${unexpected.length} tensor(s) not used by ${head === 'none' ? 'AlbertModel' : head}: ${unexpected.join(', ')}`);
+    }
+    return new AlbertModel(config, kernels, arena, weights, {
+      head,
+      kernels: 'simd',
+      threads: 1,
+      weightBytes: arena.used,
+      unexpectedTensors: unexpected,
+    });
+  }
+
+  /** The outputs this checkpoint can produce. */
+  get outputNames(): OutputName[] {
+    const names: OutputName[] = ['last_hidden_state', 'hidden_states'];
+    if (this.weights.pooler) names.push('pooler_output');
+    if (this.weights.maskedLm || this.weights.classifier) names.push('logits');
+    if (this.weights.qaOutputs) names.push('start_logits', 'end_logits');
+    return names;
+  }
+
+  async forward(inputs: ForwardInputs, options: ForwardOptions = {}): Promise<ForwardOutputs> {
+    return this.forwardSync(inputs, options);
+  }
+
+  /** The same pass as `forward`, on the calling thread without yielding. */
+  forwardSync(inputs: ForwardInputs, options: ForwardOptions = {}): ForwardOutputs {
+    const available = this.outputNames;
+    const wanted = new Set(options.outputs ?? available.filter((n) => n !== 'hidden_states'));
+    for (const name of wanted) {
+      if (!available.includes(name)) {
+        throw new AlbertError('OUTPUT_UNAVAILABLE', `output "${name}" is not available from this ${this.info.head} checkpoint; available: ${available.join(', ')}`);
+      }
+    }
+    const x = prepareBatch(inputs, this.config);
+    const lmRows = this.lmRows(x, options.logitsAt);
+    const ws = this.workspace(x, lmRows?.length ?? x.batch * x.seq);
+    return this.run(x, ws, wanted, lmRows);
+  }
+
+  /** Flat token indices for `logitsAt`, validated against the batch. */
+  private lmRows(x: Batch, at: ForwardOptions['logitsAt']): number[] | undefined {
+    if (!at) return undefined;
+    if (!this.weights.maskedLm) throw new AlbertError('OUTPUT_UNAVAILABLE', `logitsAt needs a masked-LM checkpoint; this one is ${this.info.head}`);
+    return at.map(([b, t], i) => {
+      if (!Number.isInteger(b) || !Number.isInteger(t) || b < 0 || b >= x.batch || t < 0 || t >= x.seq) {
+        throw new AlbertError('INPUT_INVALID', `logitsAt[${i}] is [${b}, ${t}], outside the batch [${x.batch}, ${x.seq}]`);
+      }
+      return b * x.seq + t;
+    });
+  }
+
+  /**
+   * Places the activations for this call above the weights, growing memory only when a call is larger
+   * than every one before it. Fails before touching anything if the batch cannot fit.
+   */
+  private workspace(x: Batch, lmRowCount: number): Workspace {
+    const { hiddenSize: H, embeddingSize: E, intermediateSize: I, vocabSize: V, numLabels } = this.config;
+    const T = x.batch * x.seq;
+    const headWidth = Math.max(this.weights.maskedLm ? V : 0, numLabels, 2);
+    const sizes: Record<keyof Workspace, number> = {
+      ids: T,
+      types: T,
+      maskAdd: T,
+      emb: T * E,
+      h: T * H,
+      qkv: T * 3 * H,
+      ctx: T * H,
+      attn: T * H,
+      ffn: T * I,
+      scratch: x.seq * x.seq,
+      pooled: x.batch * H,
+      lmRows: this.weights.maskedLm ? lmRowCount * H : 0,
+      lmHidden: this.weights.maskedLm ? lmRowCount * E : 0,
+      logits: Math.max(lmRowCount, T) * headWidth,
+    };
+    const offsets = {} as Workspace;
+    let bytes = 0;
+    for (const [name, count] of Object.entries(sizes) as [keyof Workspace, number][]) {
+      offsets[name] = bytes;
+      bytes += Math.ceil((count * 4) / 64) * 64;
+    }
+    if (bytes > this.workspaceBytes) {
+      if (bytes - this.workspaceBytes > this.arena.available) {
+        throw new AlbertError('OUT_OF_MEMORY', `a batch of ${x.batch} × ${x.seq} tokens needs ${formatBytes(bytes)} of activations; wasm memory has room for ${formatBytes(this.workspaceBytes + this.arena.available)} beside the weights`);
+      }
+      this.arena.release(this.activationBase);
+      try {
+        this.workspaceBase = this.arena.alloc(bytes);
+        this.workspaceBytes = bytes;
+      } catch (err) {
+        this.workspaceBase = this.arena.alloc(this.workspaceBytes);
+        throw err;
+      }
+    }
+    for (const name of Object.keys(offsets) as (keyof Workspace)[]) offsets[name] += this.workspaceBase;
+    return offsets;
+  }
+
+  /** The ALBERT forward pass. T = batch·seq tokens; every buffer is [T, width] row-major. */
+  private run(x: Batch, ws: Workspace, wanted: Set<OutputName>, lmRows: number[] | undefined): ForwardOutputs {
+    const k = this.kernels;
+    const w = this.weights;
+    const c = this.config;
+    const { hiddenSize: H, embeddingSize: E, layerNormEps: eps } = c;
+    const B = x.batch;
+    const L = x.seq;
+    const T = B * L;
+    const out: ForwardOutputs = {};
+    const read = (ptr: number, dims: number[]): Tensor => ({ data: this.arena.f32(ptr, dims.reduce((a, b) => a * b, 1)).slice(), dims });
+
+    this.arena.i32(ws.ids, T).set(x.ids);
+    this.arena.i32(ws.types, T).set(x.types);
+    this.arena.f32(ws.maskAdd, T).set(x.maskAdd);
+
+    // Embeddings in E dims, LayerNorm, then the factorized projection E → H.
+    k.embed_f32(ws.emb, ws.ids, ws.types, T, L, w.embeddings.word, w.embeddings.tokenType, w.embeddings.position, E);
+    k.layernorm_f32(ws.emb, ws.emb, 0, w.embeddings.norm.gamma, w.embeddings.norm.beta, T, E, eps);
+    k.gemm_f32(ws.h, H, ws.emb, E, T, E, w.mappingIn.weight, H, w.mappingIn.bias, Act.None);
+
+    const hidden: Float32Array[] = [];
+    if (wanted.has('hidden_states')) hidden.push(read(ws.h, [T * H]).data);
+
+    // The shared layers: iteration i runs every layer of group ⌊i / (layers per group)⌋.
+    const layersPerGroup = c.numHiddenLayers / c.numHiddenGroups;
+    for (let i = 0; i < c.numHiddenLayers; i++) {
+      for (const layer of w.groups[Math.floor(i / layersPerGroup)]) this.layer(layer, ws, B, L);
+      if (wanted.has('hidden_states')) hidden.push(read(ws.h, [T * H]).data);
+    }
+
+    if (wanted.has('last_hidden_state')) out.last_hidden_state = read(ws.h, [B, L, H]);
+    if (hidden.length) {
+      const stacked = new Float32Array(hidden.length * T * H);
+      hidden.forEach((h, i) => stacked.set(h, i * T * H));
+      out.hidden_states = { data: stacked, dims: [hidden.length, B, L, H] };
+    }
+
+    // pooler_output = tanh(W·h[CLS] + b): the first token of each row, read with a row stride of L·H.
+    const classifiesPooled = this.info.head === 'sequence-classification' && wanted.has('logits');
+    if (w.pooler && (wanted.has('pooler_output') || classifiesPooled)) {
+      k.gemm_f32(ws.pooled, H, ws.h, L * H, B, H, w.pooler.weight, H, w.pooler.bias, Act.Tanh);
+      if (wanted.has('pooler_output')) out.pooler_output = read(ws.pooled, [B, H]);
+    }
+
+    if (!wanted.has('logits') && !wanted.has('start_logits') && !wanted.has('end_logits')) return out;
+
+    if (w.maskedLm) {
+      // MLM head: LayerNorm(act(W·h + b)) in E dims, then the tied decoder (word embeddings) + bias.
+      const V = c.vocabSize;
+      let rows = ws.h;
+      let count = T;
+      if (lmRows) {
+        const mem = this.arena.f32(0, this.arena.memory.buffer.byteLength / 4);
+        lmRows.forEach((t, i) => mem.copyWithin(ws.lmRows / 4 + i * H, ws.h / 4 + t * H, ws.h / 4 + (t + 1) * H));
+        rows = ws.lmRows;
+        count = lmRows.length;
+      }
+      const m = w.maskedLm;
+      k.gemm_f32(ws.lmHidden, E, rows, H, count, H, m.dense.weight, E, m.dense.bias, this.act);
+      k.layernorm_f32(ws.lmHidden, ws.lmHidden, 0, m.norm.gamma, m.norm.beta, count, E, eps);
+      k.gemm_f32(ws.logits, V, ws.lmHidden, E, count, E, w.embeddings.word, V, m.bias, Act.None);
+      out.logits = read(ws.logits, lmRows ? [count, V] : [B, L, V]);
+    } else if (w.classifier && classifiesPooled) {
+      const n = c.numLabels;
+      k.gemm_f32(ws.logits, n, ws.pooled, H, B, H, w.classifier.weight, n, w.classifier.bias, Act.None);
+      out.logits = read(ws.logits, [B, n]);
+    } else if (w.classifier) {
+      const n = c.numLabels;
+      k.gemm_f32(ws.logits, n, ws.h, H, T, H, w.classifier.weight, n, w.classifier.bias, Act.None);
+      out.logits = read(ws.logits, [B, L, n]);
+    } else if (w.qaOutputs) {
+      k.gemm_f32(ws.logits, 2, ws.h, H, T, H, w.qaOutputs.weight, 2, w.qaOutputs.bias, Act.None);
+      const both = this.arena.f32(ws.logits, T * 2);
+      const start = new Float32Array(T);
+      const end = new Float32Array(T);
+      for (let t = 0; t < T; t++) {
+        start[t] = both[2 * t];
+        end[t] = both[2 * t + 1];
+      }
+      if (wanted.has('start_logits')) out.start_logits = { data: start, dims: [B, L] };
+      if (wanted.has('end_logits')) out.end_logits = { data: end, dims: [B, L] };
+    }
+    return out;
+  }
+
+  /** One ALBERT layer, updating ws.h in place. */
+  private layer(w: LayerWeights, ws: Workspace, B: number, L: number): void {
+    const k = this.kernels;
+    const { hiddenSize: H, intermediateSize: I, numAttentionHeads: heads, layerNormEps: eps } = this.config;
+    const T = B * L;
+    // Self-attention: [Q K V] = h·W_qkv + b, ctx = softmax(QKᵀ/√d + mask)·V, h₁ = LN(ctx·W_o + b_o + h).
+    k.gemm_f32(ws.qkv, 3 * H, ws.h, H, T, H, w.qkv.weight, 3 * H, w.qkv.bias, Act.None);
+    k.attention_f32(ws.ctx, ws.qkv, ws.maskAdd, B, L, H, heads, ws.scratch);
+    k.gemm_f32(ws.attn, H, ws.ctx, H, T, H, w.attentionOutput.weight, H, w.attentionOutput.bias, Act.None);
+    k.layernorm_f32(ws.attn, ws.attn, ws.h, w.attentionNorm.gamma, w.attentionNorm.beta, T, H, eps);
+    // Feed-forward: h = LN(act(h₁·W₁ + b₁)·W₂ + b₂ + h₁).
+    k.gemm_f32(ws.ffn, I, ws.attn, H, T, H, w.ffn.weight, I, w.ffn.bias, this.act);
+    k.gemm_f32(ws.ctx, H, ws.ffn, I, T, I, w.ffnOutput.weight, H, w.ffnOutput.bias, Act.None);
+    k.layernorm_f32(ws.h, ws.ctx, ws.attn, w.outputNorm.gamma, w.outputNorm.beta, T, H, eps);
+  }
+}

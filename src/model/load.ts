@@ -1,0 +1,99 @@
+import { AlbertError } from '../errors.js';
+import type { SafeTensors } from '../io/safetensors.js';
+import type { Arena } from '../runtime/arena.js';
+import type { Kernels } from '../runtime/kernels.js';
+import { TIED_ALIASES, type ModelWeights, type WeightSlot, type WeightTable } from './weights.js';
+
+function isSlot(node: unknown): node is WeightSlot {
+  return typeof node === 'object' && node !== null && 'names' in node && 'layout' in node;
+}
+
+/** Every slot of the table with the checkpoint keys it reads, in a stable order. */
+function slotsOf(node: unknown, out: WeightSlot[] = []): WeightSlot[] {
+  if (isSlot(node)) out.push(node);
+  else if (Array.isArray(node)) node.forEach((n) => slotsOf(n, out));
+  else if (node && typeof node === 'object') Object.values(node).forEach((n) => slotsOf(n, out));
+  return out;
+}
+
+/** Encoder tensors carry `albert.` in head models and nothing in checkpoints saved from AlbertModel. */
+export function encoderPrefix(st: SafeTensors): string {
+  return st.has('albert.embeddings.word_embeddings.weight') ? 'albert.' : '';
+}
+
+function checkpointKeys(slot: WeightSlot, prefix: string, st: SafeTensors): string[] | undefined {
+  const withPrefix = (n: string) => (slot.encoder ? prefix + n : n);
+  const primary = slot.names.map(withPrefix);
+  if (primary.every((k) => st.has(k))) return primary;
+  const alias = slot.aliases?.map(withPrefix);
+  if (alias && alias.every((k) => st.has(k))) return alias;
+  return undefined;
+}
+
+/**
+ * Checks the whole table against the checkpoint before anything is allocated, so a mismatched file
+ * fails with every problem listed and leaves no half-loaded model behind.
+ */
+function resolve(table: WeightTable, st: SafeTensors, prefix: string) {
+  const problems: string[] = [];
+  const keys = new Map<WeightSlot, string[]>();
+  for (const slot of slotsOf(table)) {
+    const found = checkpointKeys(slot, prefix, st);
+    if (!found) {
+      const missing = slot.names.map((n) => (slot.encoder ? prefix + n : n)).filter((k) => !st.has(k));
+      problems.push(`missing tensor ${missing.join(', ')}`);
+      continue;
+    }
+    for (const key of found) {
+      const { shape } = st.info(key);
+      if (shape.length !== slot.shape.length || shape.some((d, i) => d !== slot.shape[i])) {
+        problems.push(`tensor ${key} has shape [${shape}], expected [${slot.shape}] from config.json`);
+      }
+    }
+    keys.set(slot, found);
+  }
+  if (problems.length) {
+    throw new AlbertError('CHECKPOINT_MISMATCH', `${st.fileName} does not match config.json: ${problems.join('; ')}`);
+  }
+  const used = new Set([...keys.values()].flat());
+  const unexpected = st.names().filter((k) => !used.has(k) && !TIED_ALIASES.includes(k));
+  return { keys, unexpected };
+}
+
+/**
+ * Copies every tensor of the table into linear memory once (converting F16/BF16 to f32) and packs
+ * Linear weights into the GEMM's panels. Returns the table with each slot replaced by its pointer,
+ * and the checkpoint's tensors the model does not use.
+ */
+export function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kernels, arena: Arena) {
+  const { keys, unexpected } = resolve(table, st, encoderPrefix(st));
+
+  const place = (slot: WeightSlot): number => {
+    const names = keys.get(slot)!;
+    const rows = slot.shape[0];
+    const rowSize = slot.shape.slice(1).reduce((a, b) => a * b, 1);
+    const count = rows * rowSize;
+    if (slot.layout === 'plain') {
+      const dst = arena.alloc(names.length * count * 4);
+      names.forEach((name, i) => st.readF32(name, arena.f32(dst + i * count * 4, count)));
+      return dst;
+    }
+    // Packed: stage [out, in] rows (Q, K, V stacked) above the destination, pack, free the stage.
+    const n = names.length * rows;
+    const dst = arena.alloc(kernels.gemm_packed_b_size(n, rowSize) * 4);
+    const mark = arena.mark();
+    const stage = arena.alloc(n * rowSize * 4);
+    names.forEach((name, i) => st.readF32(name, arena.f32(stage + i * count * 4, count)));
+    kernels.gemm_pack_b_f32(dst, stage, n, rowSize);
+    arena.release(mark);
+    return dst;
+  };
+
+  const walk = (node: unknown): unknown => {
+    if (isSlot(node)) return place(node);
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    return node;
+  };
+  return { weights: walk(table) as ModelWeights, unexpected };
+}
