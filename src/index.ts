@@ -14,4 +14,4 @@ export type {
   Tensor,
 } from './model/albert.js';
 export type { AlbertConfig } from './io/config.js';
-export type { ModelSource, FileSource } from './io/source.js';
+export type { ModelSource, FileSource, SourceOptions } from './io/source.js';

@@ -1,6 +1,6 @@
 /**
- * Downloads over fetch: connection failures, HTTP statuses and short bodies become AlbertErrors
- * naming the URL, and the body is read in chunks so callers can show progress.
+ * Downloads over fetch: connection failures and short bodies become AlbertErrors naming the URL,
+ * and the body is read in chunks so callers can show progress.
  */
 import { AlbertError } from '../errors.js';
 
@@ -13,6 +13,14 @@ export interface DownloadProgress {
 }
 
 export type ProgressCallback = (progress: DownloadProgress) => void;
+
+/** What every source that reads files takes. */
+export interface ReadOptions {
+  /** Used for http(s) and hub sources instead of the global fetch. */
+  fetch?: typeof fetch;
+  /** Called as a file is read from disk, the network or the cache; the last call for a file has `loaded` equal to its size. */
+  onProgress?: ProgressCallback;
+}
 
 /** The caller's fetch, or the global one called as a plain function (browsers reject other receivers). */
 export function resolveFetch(custom: typeof fetch | undefined): typeof fetch {

@@ -5,8 +5,8 @@
  */
 import { AlbertError } from '../errors.js';
 import { openDownloadCache, type CacheEntry, type CacheKey, type DownloadCache } from './cache.js';
-import { describeError, describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback } from './http.js';
-import { readEnv } from './platform.js';
+import { describeError, describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
+import { hasLocalFileSystem, readEnv } from './platform.js';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
@@ -15,7 +15,7 @@ export function looksLikeHubId(id: string): boolean {
   return /^[\w.-]+\/[\w.-]+$/.test(id) && !id.split('/').some((part) => part === '.' || part === '..');
 }
 
-export interface HubOptions {
+export interface HubOptions extends ReadOptions {
   /** Branch, tag or commit; default 'main'. */
   revision?: string;
   /** Default: $HF_ENDPOINT, else https://huggingface.co. */
@@ -24,8 +24,12 @@ export interface HubOptions {
   cache?: boolean;
   /** Cache root for Node, Deno and Bun; default defaultCacheDirectory() in cache.ts. */
   cacheDir?: string;
-  fetch?: typeof fetch;
-  onProgress?: ProgressCallback;
+  /**
+   * Ask the hub whether a cached file changed before using it. Default: true in Node, Deno and
+   * Bun; false in browsers and workers, where the conditional request costs a CORS preflight
+   * the CDN may refuse; never needed for a commit-hash revision, whose files cannot change.
+   */
+  revalidate?: boolean;
   /** Told when a cached copy is used because the hub could not be asked; default console.warn. */
   onWarning?: (message: string) => void;
 }
@@ -39,6 +43,7 @@ export class HubSource {
   private readonly onProgress: ProgressCallback | undefined;
   private readonly onWarning: (message: string) => void;
   private readonly cacheDir: string | undefined;
+  private readonly revalidate: boolean;
   private cache: Promise<DownloadCache | undefined> | undefined;
 
   constructor(id: string, options: HubOptions = {}) {
@@ -54,6 +59,7 @@ export class HubSource {
     this.onWarning = options.onWarning ?? ((message) => console.warn(message));
     if (options.cache === false) this.cache = Promise.resolve(undefined);
     this.cacheDir = options.cacheDir;
+    this.revalidate = !/^[0-9a-f]{40}$/.test(this.revision) && (options.revalidate ?? hasLocalFileSystem());
     this.description = `hub model "${id}" (revision ${this.revision}) at ${this.endpoint}`;
   }
 
@@ -64,7 +70,8 @@ export class HubSource {
   }
 
   async tryRead(file: string): Promise<Uint8Array | undefined> {
-    if (file === '' || file.startsWith('/') || file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '')) {
+    // Empty parts catch '', '/abs' and 'a//b'; the file name becomes a cache path, so no '..' either.
+    if (file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '')) {
       throw new AlbertError('INPUT_INVALID', `"${file}" is not a file name inside ${this.description}`);
     }
     const encodedFile = file.split('/').map(encodeURIComponent).join('/');
@@ -72,6 +79,7 @@ export class HubSource {
     const key: CacheKey = { repo: this.id, revision: this.revision, file, url };
     const cache = await this.openCache();
     const cached = await cache?.lookup(key);
+    if (cached && !this.revalidate) return this.cachedCopy(cached, file);
 
     let response: Response;
     try {
@@ -80,14 +88,13 @@ export class HubSource {
       return this.useCached(cached, file, describeError(error), error);
     }
 
-    if (response.ok || response.status === 304) {
-      // Some servers ignore If-None-Match; an unchanged ETag still means the cached copy is current.
-      const etag = response.headers.get('etag') ?? cached?.etag;
-      if (cached && (response.status === 304 || etag === cached.etag)) {
-        await response.body?.cancel();
-        this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
-        return cached.bytes;
-      }
+    // Some servers ignore If-None-Match; an unchanged ETag still means the cached copy is current.
+    const etag = response.headers.get('etag') ?? undefined;
+    if (cached && (response.status === 304 || (response.ok && etag !== undefined && etag === cached.etag))) {
+      await response.body?.cancel();
+      return this.cachedCopy(cached, file);
+    }
+    if (response.ok) {
       let bytes: Uint8Array;
       try {
         bytes = await readBody(response, url, file, this.onProgress);
@@ -133,6 +140,10 @@ export class HubSource {
       );
     }
     this.onWarning(`${this.description}: could not check ${file} with the hub (${reason}); using the cached copy at ${cached.location}`);
+    return this.cachedCopy(cached, file);
+  }
+
+  private cachedCopy(cached: CacheEntry, file: string): Uint8Array {
     this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
     return cached.bytes;
   }

@@ -4,11 +4,12 @@
  * cares which.
  */
 import { AlbertError } from '../errors.js';
-import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback } from './http.js';
+import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
 import { HubSource, looksLikeHubId, type HubOptions } from './hub.js';
 import { fsErrorCode, hasLocalFileSystem } from './platform.js';
 
-export type { DownloadProgress, ProgressCallback } from './http.js';
+export type { DownloadProgress, ProgressCallback, ReadOptions } from './http.js';
+export type { HubOptions } from './hub.js';
 
 export type InMemoryFiles = Record<string, Uint8Array | ArrayBuffer | string>;
 
@@ -25,10 +26,6 @@ export interface FileSource {
 }
 
 export interface SourceOptions extends HubOptions {
-  /** Used for http(s) and hub sources instead of the global fetch. */
-  fetch?: typeof fetch;
-  /** Called as a file is read from disk, the network or the cache; the last call for a file has `loaded` equal to its size. */
-  onProgress?: ProgressCallback;
   /**
    * true: the string is a hub id; false: it is a local path. By default an `owner/name` string is
    * a hub id unless a local directory of that name exists.
@@ -99,7 +96,7 @@ class LocalDirectorySource extends FindingSource {
   private readonly directory: string | URL;
   private readonly onProgress: ProgressCallback | undefined;
 
-  constructor(directory: string | URL, options: SourceOptions) {
+  constructor(directory: string | URL, options: ReadOptions) {
     super();
     this.directory = directory;
     this.description = `directory ${directory instanceof URL ? directory.href : directory}`;
@@ -142,7 +139,7 @@ class UrlPrefixSource extends FindingSource {
   private readonly fetch: typeof fetch;
   private readonly onProgress: ProgressCallback | undefined;
 
-  constructor(prefix: string, options: SourceOptions) {
+  constructor(prefix: string, options: ReadOptions) {
     super();
     this.prefix = prefix.replace(/\/+$/, '');
     this.description = `URL prefix ${this.prefix}/`;

@@ -1,7 +1,7 @@
 import { AlbertError } from '../errors.js';
 import { parseConfig, type AlbertConfig, type HiddenAct } from '../io/config.js';
 import { SafeTensors } from '../io/safetensors.js';
-import { openSource, type ModelSource } from '../io/source.js';
+import { openSource, type ModelSource, type SourceOptions } from '../io/source.js';
 import { Arena, formatBytes } from '../runtime/arena.js';
 import { Act, type Kernels } from '../runtime/kernels.js';
 import { instantiateKernels, type WasmSource } from '../runtime/module.js';
@@ -32,13 +32,12 @@ export interface ForwardOptions {
 
 export type ForwardOutputs = Partial<Record<OutputName, Tensor>>;
 
-export interface LoadOptions {
+/** Where and how to read the files (hub revision, cache, progress: see SourceOptions), and the kernels. */
+export interface LoadOptions extends SourceOptions {
   /** The kernels' wasm: a URL, bytes or a compiled module. Default: the file next to this package's JS. */
   wasm?: WasmSource;
-  /** Told about checkpoint tensors the model does not use, and similar non-fatal surprises. */
+  /** Told about checkpoint tensors the model does not use, cached files used offline, and similar. */
   onWarning?: (message: string) => void;
-  fetch?: typeof fetch;
-  onProgress?: (progress: { file: string; loaded: number; total?: number }) => void;
 }
 
 export interface ModelInfo {
@@ -122,7 +121,7 @@ export class AlbertModel {
 
   /** Loads `config.json` and `model.safetensors` from a directory, a URL prefix, or in-memory files. */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<AlbertModel> {
-    const files = openSource(source, { fetch: options.fetch, onProgress: options.onProgress });
+    const files = openSource(source, options);
     const config = parseConfig(decodeText(await files.read('config.json')), 'config.json');
     const st = SafeTensors.parse(await files.read('model.safetensors'), 'model.safetensors');
     return AlbertModel.fromCheckpoint(config, st, options);
