@@ -1,0 +1,2 @@
+export { AlbertTokenizer, type AlbertTokenizerOptions } from './albert.js';
+export type { EncodeOptions, Encoding } from './encoding.js';
