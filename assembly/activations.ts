@@ -62,8 +62,9 @@ export function erf(x: f64): f64 {
   return x / (1 + Math.exp(-scale * x));
 }
 
-// In place over n f32 at p; the switch sits outside the loop so each loop is branch-free.
-export function apply_act_f32(p: usize, n: i32, act: i32): void {
+// In place over n f32 at p (also the GEMM epilogue, on one tile row at a time); the switch sits
+// outside the loops so each loop is branch-free.
+export function activation_f32(p: usize, n: i32, act: i32): void {
   const end = p + (<usize>n << 2);
   switch (act) {
     case ACT_GELU_NEW:
@@ -88,8 +89,4 @@ export function apply_act_f32(p: usize, n: i32, act: i32): void {
       for (; p < end; p += 4) store<f32>(p, <f32>Math.tanh(<f64>load<f32>(p)));
       break;
   }
-}
-
-export function activation_f32(x: usize, n: i32, act: i32): void {
-  apply_act_f32(x, n, act);
 }

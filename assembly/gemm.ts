@@ -1,4 +1,4 @@
-import { apply_act_f32, ACT_NONE, ACT_RELU } from './activations';
+import { activation_f32, ACT_NONE, ACT_RELU } from './activations';
 
 // Packed B: column panels of NR output columns, each k rows of NR f32, so W[j, kk] sits at
 // f32 index (j / NR)·k·NR + kk·NR + j % NR. The last panel is zero-padded: the microkernel always
@@ -46,7 +46,7 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
     }
     v128.store(c, v0);
     v128.store(c, v1, 16);
-    if (act != ACT_NONE && act != ACT_RELU) apply_act_f32(c, 8, act);
+    if (act != ACT_NONE && act != ACT_RELU) activation_f32(c, 8, act);
     return;
   }
   // Last panel of an n that is not a multiple of 8: lanes one by one (lane indices are immediates).
@@ -57,7 +57,7 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
   if (cols > 4) store_lane(c, f32x4.extract_lane(v1, 0), bias, 16);
   if (cols > 5) store_lane(c, f32x4.extract_lane(v1, 1), bias, 20);
   if (cols > 6) store_lane(c, f32x4.extract_lane(v1, 2), bias, 24);
-  if (act != ACT_NONE) apply_act_f32(c, cols, act);
+  if (act != ACT_NONE) activation_f32(c, cols, act);
 }
 
 @inline function store_lane(c: usize, v: f32, bias: usize, offset: usize): void {
@@ -66,9 +66,10 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
 
 // An mr×8 tile of C over the whole k, mr ≤ 4 a constant at each call site so the unused rows fold
 // away. Per k: 2 B loads, one broadcast load of A per row, 8 mul + 8 add; 8 accumulators + 2 B + 4
-// broadcasts + 1 product = 15 vector registers, what V8 allocates on x64 (more spill and run ~25%
-// slower). k is not unrolled: Binaryen regroups unrolled steps per accumulator, which keeps every
-// step's B and A live at once and spills. Each C element is a plain f32 sum in k order.
+// broadcasts + 1 product = 15 vector registers, all V8 allocates on x64 (3×12 and 5×8 spill and
+// measured 8–20% slower). A is broadcast straight from memory rather than loaded 4 k at a time and
+// shuffled: that needs k unrolled by 4, and Binaryen regroups unrolled steps per accumulator, which
+// keeps every step's B and A live at once and spills. Each C element is a plain f32 sum in k order.
 @inline function gemm_f32_rx8(mr: i32, c: usize, ldc: usize, a: usize, lda: usize, k: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = f32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
