@@ -1,20 +1,8 @@
 import { AlbertError } from '../errors.js';
-import type { SafeTensors } from '../io/safetensors.js';
+import { CONVERTIBLE_TO_F32, type SafeTensors } from '../io/safetensors.js';
 import type { Arena } from '../runtime/arena.js';
 import type { Kernels } from '../runtime/kernels.js';
-import { TIED_ALIASES, type ModelWeights, type WeightSlot, type WeightTable } from './weights.js';
-
-function isSlot(node: unknown): node is WeightSlot {
-  return typeof node === 'object' && node !== null && 'names' in node && 'layout' in node;
-}
-
-/** Every slot of the table with the checkpoint keys it reads, in a stable order. */
-function slotsOf(node: unknown, out: WeightSlot[] = []): WeightSlot[] {
-  if (isSlot(node)) out.push(node);
-  else if (Array.isArray(node)) node.forEach((n) => slotsOf(n, out));
-  else if (node && typeof node === 'object') Object.values(node).forEach((n) => slotsOf(n, out));
-  return out;
-}
+import { isSlot, slotsOf, TIED_ALIASES, type ModelWeights, type WeightSlot, type WeightTable } from './weights.js';
 
 /** Encoder tensors carry `albert.` in head models and nothing in checkpoints saved from AlbertModel. */
 export function encoderPrefix(st: SafeTensors): string {
@@ -30,6 +18,15 @@ function checkpointKeys(slot: WeightSlot, prefix: string, st: SafeTensors): stri
   return undefined;
 }
 
+/** The table's task heads, named in messages: a missing head usually means a checkpoint of another architecture. */
+const HEAD_PARTS = {
+  maskedLm: 'the masked-LM head',
+  classifier: 'the classifier head',
+  qaOutputs: 'the question-answering head',
+} as const;
+
+const MAX_PROBLEMS_SHOWN = 20;
+
 /**
  * Checks the whole table against the checkpoint before anything is allocated, so a mismatched file
  * fails with every problem listed and leaves no half-loaded model behind.
@@ -37,23 +34,34 @@ function checkpointKeys(slot: WeightSlot, prefix: string, st: SafeTensors): stri
 function resolve(table: WeightTable, st: SafeTensors, prefix: string) {
   const problems: string[] = [];
   const keys = new Map<WeightSlot, string[]>();
+  const headOf = new Map<WeightSlot, string>();
+  for (const [part, head] of Object.entries(HEAD_PARTS)) {
+    for (const slot of slotsOf(table[part as keyof typeof HEAD_PARTS])) headOf.set(slot, head);
+  }
   for (const slot of slotsOf(table)) {
     const found = checkpointKeys(slot, prefix, st);
     if (!found) {
       const missing = slot.names.map((n) => (slot.encoder ? prefix + n : n)).filter((k) => !st.has(k));
-      problems.push(`missing tensor ${missing.join(', ')}`);
+      const head = headOf.get(slot);
+      problems.push(`missing tensor ${missing.join(', ')}${head ? ` (${head})` : ''}`);
       continue;
     }
     for (const key of found) {
-      const { shape } = st.info(key);
+      const { shape, dtype } = st.info(key);
       if (shape.length !== slot.shape.length || shape.some((d, i) => d !== slot.shape[i])) {
         problems.push(`tensor ${key} has shape [${shape}], expected [${slot.shape}] from config.json`);
+      }
+      if (!CONVERTIBLE_TO_F32.includes(dtype)) {
+        problems.push(`tensor ${key} has dtype ${dtype}, expected one of ${CONVERTIBLE_TO_F32.join(', ')}`);
       }
     }
     keys.set(slot, found);
   }
   if (problems.length) {
-    throw new AlbertError('CHECKPOINT_MISMATCH', `${st.fileName} does not match config.json: ${problems.join('; ')}`);
+    // A checkpoint of another model has a problem per tensor; the first few say enough.
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).join('; ');
+    const more = problems.length > MAX_PROBLEMS_SHOWN ? `; and ${problems.length - MAX_PROBLEMS_SHOWN} more` : '';
+    throw new AlbertError('CHECKPOINT_MISMATCH', `${st.fileName} does not match config.json: ${shown}${more}`);
   }
   const used = new Set([...keys.values()].flat());
   const unexpected = st.names().filter((k) => !used.has(k) && !TIED_ALIASES.includes(k));

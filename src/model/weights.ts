@@ -104,6 +104,18 @@ export function weightTable(c: AlbertConfig, head: HeadKind, withPooler: boolean
 
 export type WeightTable = ReturnType<typeof weightTable>;
 
+export function isSlot(node: unknown): node is WeightSlot {
+  return typeof node === 'object' && node !== null && 'names' in node && 'layout' in node;
+}
+
+/** Every slot of a table (or part of one), in a stable order. */
+export function slotsOf(node: unknown, out: WeightSlot[] = []): WeightSlot[] {
+  if (isSlot(node)) out.push(node);
+  else if (Array.isArray(node)) node.forEach((n) => slotsOf(n, out));
+  else if (node && typeof node === 'object') Object.values(node).forEach((n) => slotsOf(n, out));
+  return out;
+}
+
 /** The table with every slot replaced by its pointer into linear memory. */
 export type Placed<T> = T extends WeightSlot
   ? number
