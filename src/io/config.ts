@@ -4,6 +4,7 @@
  * would otherwise surface later as a wrong shape or a silently different activation.
  */
 import { AlbertError } from '../errors.js';
+import { quote } from './quote.js';
 
 export const SUPPORTED_HIDDEN_ACTS = ['gelu_new', 'gelu', 'relu', 'gelu_fast', 'quick_gelu', 'silu', 'swish'] as const;
 export type HiddenAct = (typeof SUPPORTED_HIDDEN_ACTS)[number];
@@ -52,6 +53,15 @@ const SIZE_DEFAULTS = {
 
 const TOKEN_ID_DEFAULTS = { pad_token_id: 0, bos_token_id: 2, eos_token_id: 3 } as const;
 
+/**
+ * The checkpoint bounds every size but two: how often the shared layers run, and how many labels
+ * are named when only num_labels is given. Without a limit a corrupted number there turns into a
+ * forward pass that never ends, or a weight table or label list that exhausts the heap before the
+ * checkpoint is even looked at. Published ALBERTs run 12 or 24 layers.
+ */
+export const MAX_LAYERS_PER_PASS = 1024;
+export const MAX_GENERATED_LABELS = 1 << 20;
+
 /** Parses and validates a config; throws CONFIG_INVALID naming the field and what was expected. */
 export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConfig {
   const fail = (what: string): never => {
@@ -70,7 +80,7 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
   const fields = raw as Record<string, unknown>;
 
   if (fields.model_type !== undefined && fields.model_type !== 'albert') {
-    fail(`model_type is ${JSON.stringify(fields.model_type)}, expected "albert"`);
+    fail(`model_type is ${quote(fields.model_type)}, expected "albert"`);
   }
 
   // A field that is present is validated as given, even null: only absent fields take defaults.
@@ -78,7 +88,7 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
   const size = (name: keyof typeof SIZE_DEFAULTS): number => {
     const value = fieldOr(name, SIZE_DEFAULTS[name]);
     if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-      fail(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+      fail(`${name} must be a positive integer, got ${quote(value)}`);
     }
     return value as number;
   };
@@ -86,7 +96,7 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
     // null appears in some exported configs for "no such token"; the tokenizer decides then.
     const value = fields[name] ?? TOKEN_ID_DEFAULTS[name];
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      fail(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+      fail(`${name} must be a non-negative integer, got ${quote(value)}`);
     }
     return value as number;
   };
@@ -102,20 +112,24 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
   if (numHiddenLayers % numHiddenGroups !== 0) {
     fail(`num_hidden_layers ${numHiddenLayers} is not a multiple of num_hidden_groups ${numHiddenGroups}`);
   }
+  const innerGroupNum = size('inner_group_num');
+  if (numHiddenLayers * innerGroupNum > MAX_LAYERS_PER_PASS) {
+    fail(`num_hidden_layers ${numHiddenLayers} × inner_group_num ${innerGroupNum} layers per forward pass is more than the ${MAX_LAYERS_PER_PASS} supported`);
+  }
 
   const hiddenAct = fieldOr('hidden_act', 'gelu_new');
   if (!(SUPPORTED_HIDDEN_ACTS as readonly unknown[]).includes(hiddenAct)) {
-    fail(`hidden_act ${JSON.stringify(hiddenAct)} is not supported (supported: ${SUPPORTED_HIDDEN_ACTS.join(', ')})`);
+    fail(`hidden_act ${quote(hiddenAct)} is not supported (supported: ${SUPPORTED_HIDDEN_ACTS.join(', ')})`);
   }
 
   const layerNormEps = fieldOr('layer_norm_eps', 1e-12);
   if (typeof layerNormEps !== 'number' || !(layerNormEps > 0) || !Number.isFinite(layerNormEps)) {
-    fail(`layer_norm_eps must be a positive number, got ${JSON.stringify(layerNormEps)}`);
+    fail(`layer_norm_eps must be a positive number, got ${quote(layerNormEps)}`);
   }
 
   const positionEmbeddingType = fieldOr('position_embedding_type', 'absolute');
   if (positionEmbeddingType !== 'absolute') {
-    fail(`position_embedding_type ${JSON.stringify(positionEmbeddingType)} is not supported (only "absolute"; relative_key and relative_key_query are not implemented)`);
+    fail(`position_embedding_type ${quote(positionEmbeddingType)} is not supported (only "absolute"; relative_key and relative_key_query are not implemented)`);
   }
 
   const padTokenId = tokenId('pad_token_id');
@@ -123,17 +137,17 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
 
   const classifierDropoutProb = fields.classifier_dropout_prob ?? 0.1;
   if (typeof classifierDropoutProb !== 'number') {
-    fail(`classifier_dropout_prob must be a number, got ${JSON.stringify(classifierDropoutProb)}`);
+    fail(`classifier_dropout_prob must be a number, got ${quote(classifierDropoutProb)}`);
   }
 
   const architectures = fields.architectures ?? [];
   if (!Array.isArray(architectures) || !architectures.every((a) => typeof a === 'string')) {
-    fail(`architectures must be an array of strings, got ${JSON.stringify(architectures)}`);
+    fail(`architectures must be an array of strings, got ${quote(architectures)}`);
   }
 
   const problemType = fields.problem_type ?? undefined;
   if (problemType !== undefined && !(PROBLEM_TYPES as readonly unknown[]).includes(problemType)) {
-    fail(`problem_type ${JSON.stringify(problemType)} is not one of ${PROBLEM_TYPES.join(', ')}`);
+    fail(`problem_type ${quote(problemType)} is not one of ${PROBLEM_TYPES.join(', ')}`);
   }
 
   return {
@@ -144,7 +158,7 @@ export function parseConfig(json: unknown, fileName = 'config.json'): AlbertConf
     numHiddenGroups,
     numAttentionHeads,
     intermediateSize: size('intermediate_size'),
-    innerGroupNum: size('inner_group_num'),
+    innerGroupNum,
     hiddenAct: hiddenAct as HiddenAct,
     layerNormEps: layerNormEps as number,
     maxPositionEmbeddings: size('max_position_embeddings'),
@@ -169,18 +183,21 @@ function parseLabels(fields: Record<string, unknown>, fail: (what: string) => ne
   const rawId2label = fields.id2label ?? undefined;
   if (rawId2label !== undefined) {
     if (typeof rawId2label !== 'object' || rawId2label === null || Array.isArray(rawId2label)) {
-      fail(`id2label must be an object of label names by id, got ${JSON.stringify(rawId2label)}`);
+      fail(`id2label must be an object of label names by id, got ${quote(rawId2label)}`);
     }
     for (const [key, label] of Object.entries(rawId2label as object)) {
       const id = Number(key);
-      if (!/^\d+$/.test(key) || !Number.isSafeInteger(id)) fail(`id2label key ${JSON.stringify(key)} is not a label id (a non-negative integer)`);
-      if (typeof label !== 'string') fail(`id2label["${key}"] must be a string, got ${JSON.stringify(label)}`);
+      if (!/^\d+$/.test(key) || !Number.isSafeInteger(id)) fail(`id2label key ${quote(key)} is not a label id (a non-negative integer)`);
+      if (typeof label !== 'string') fail(`id2label[${quote(key)}] must be a string, got ${quote(label)}`);
       id2label[id] = label;
     }
   } else {
     const numLabels = fields.num_labels ?? 2;
     if (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0) {
-      fail(`num_labels must be a positive integer, got ${JSON.stringify(numLabels)}`);
+      fail(`num_labels must be a positive integer, got ${quote(numLabels)}`);
+    }
+    if ((numLabels as number) > MAX_GENERATED_LABELS) {
+      fail(`num_labels ${numLabels} is more than the ${MAX_GENERATED_LABELS} supported without an id2label`);
     }
     for (let id = 0; id < (numLabels as number); id++) id2label[id] = `LABEL_${id}`;
   }
@@ -189,10 +206,10 @@ function parseLabels(fields: Record<string, unknown>, fail: (what: string) => ne
   const rawLabel2id = rawId2label !== undefined ? (fields.label2id ?? undefined) : undefined;
   if (rawLabel2id !== undefined) {
     if (typeof rawLabel2id !== 'object' || rawLabel2id === null || Array.isArray(rawLabel2id)) {
-      fail(`label2id must be an object of ids by label name, got ${JSON.stringify(rawLabel2id)}`);
+      fail(`label2id must be an object of ids by label name, got ${quote(rawLabel2id)}`);
     }
     for (const [label, id] of Object.entries(rawLabel2id as object)) {
-      if (!Number.isSafeInteger(id) || id < 0) fail(`label2id["${label}"] must be a non-negative integer, got ${JSON.stringify(id)}`);
+      if (!Number.isSafeInteger(id) || id < 0) fail(`label2id[${quote(label)}] must be a non-negative integer, got ${quote(id)}`);
     }
     label2id = { ...(rawLabel2id as Record<string, number>) };
   } else {

@@ -5,6 +5,7 @@
  * straight out of the caller's bytes, which must stay unchanged while the SafeTensors is in use.
  */
 import { AlbertError } from '../errors.js';
+import { quote } from './quote.js';
 
 export type SafetensorsDtype =
   | 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'I64' | 'U64'
@@ -20,7 +21,8 @@ const DTYPE_BITS: Readonly<Record<SafetensorsDtype, number>> = {
   F16: 16, BF16: 16, F32: 32, F64: 64, C64: 64,
 };
 
-const CONVERTIBLE_TO_F32 = ['F32', 'F16', 'BF16'] as const;
+/** The dtypes readF32 converts; a weight stored as anything else cannot be loaded. */
+export const CONVERTIBLE_TO_F32: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 /** The reference implementation refuses larger headers; so do we, before decoding anything. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -98,14 +100,14 @@ export class SafeTensors {
       }
       const { dtype, shape, begin, end } = parseEntry(name, entry, fail);
       if (end > dataLength) {
-        fail(`tensor "${name}" ends at data offset ${end}, past the end of the ${dataLength}-byte data section (file truncated?)`);
+        fail(`tensor ${quote(name)} ends at data offset ${end}, past the end of the ${dataLength}-byte data section (file truncated?)`);
       }
       const size = shape.reduce((product, dim) => product * dim, 1);
       const bits = size * DTYPE_BITS[dtype];
-      if (!Number.isSafeInteger(bits)) fail(`tensor "${name}" shape [${shape}] is too large`);
-      if (bits % 8 !== 0) fail(`tensor "${name}" has ${size} ${dtype} elements, which do not fill whole bytes`);
+      if (!Number.isSafeInteger(bits)) fail(`tensor ${quote(name)} shape [${shape}] is too large`);
+      if (bits % 8 !== 0) fail(`tensor ${quote(name)} has ${size} ${dtype} elements, which do not fill whole bytes`);
       if (end - begin !== bits / 8) {
-        fail(`tensor "${name}" (${dtype} [${shape}]) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+        fail(`tensor ${quote(name)} (${dtype} [${shape}]) needs ${bits / 8} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
       }
       tensors.set(name, { name, dtype, shape, size, begin: dataBegin + begin, end: dataBegin + end });
     }
@@ -115,7 +117,7 @@ export class SafeTensors {
       const previous = byBegin[i - 1]!;
       const current = byBegin[i]!;
       if (current.begin < previous.end) {
-        fail(`tensors "${previous.name}" and "${current.name}" overlap in the data section`);
+        fail(`tensors ${quote(previous.name)} and ${quote(current.name)} overlap in the data section`);
       }
     }
     return new SafeTensors(bytes, fileName, metadata, tensors);
@@ -132,7 +134,7 @@ export class SafeTensors {
 
   info(name: string): TensorInfo {
     const info = this.tensors.get(name);
-    if (!info) throw new AlbertError('CHECKPOINT_MISMATCH', `${this.fileName} has no tensor "${name}"`);
+    if (!info) throw new AlbertError('CHECKPOINT_MISMATCH', `${this.fileName} has no tensor ${quote(name)}`);
     return info;
   }
 
@@ -140,7 +142,7 @@ export class SafeTensors {
   readF32(name: string, out: Float32Array): void {
     const info = this.info(name);
     if (out.length !== info.size) {
-      throw new RangeError(`readF32("${name}"): out has ${out.length} elements, the tensor has ${info.size}`);
+      throw new RangeError(`readF32(${quote(name)}): out has ${out.length} elements, the tensor has ${info.size}`);
     }
     const source = this.bytes.subarray(info.begin, info.end);
     switch (info.dtype) {
@@ -163,7 +165,7 @@ export class SafeTensors {
       default:
         throw new AlbertError(
           'CHECKPOINT_MISMATCH',
-          `${this.fileName}: tensor "${name}" has dtype ${info.dtype}; only ${CONVERTIBLE_TO_F32.join(', ')} can be read as f32`,
+          `${this.fileName}: tensor ${quote(name)} has dtype ${info.dtype}; only ${CONVERTIBLE_TO_F32.join(', ')} can be read as f32`,
         );
     }
   }
@@ -177,22 +179,22 @@ function parseMetadata(entry: unknown, fail: (what: string) => never): Record<st
   if (entry === null) return {};
   if (!isPlainObject(entry)) return fail('__metadata__ must be an object of strings');
   for (const [key, value] of Object.entries(entry)) {
-    if (typeof value !== 'string') fail(`__metadata__["${key}"] must be a string, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string') fail(`__metadata__[${quote(key)}] must be a string, got ${quote(value)}`);
   }
   return { ...(entry as Record<string, string>) };
 }
 
 function parseEntry(name: string, entry: unknown, fail: (what: string) => never) {
-  if (!isPlainObject(entry)) return fail(`tensor "${name}" must be an object with dtype, shape and data_offsets`);
+  if (!isPlainObject(entry)) return fail(`tensor ${quote(name)} must be an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BITS, dtype)) {
-    fail(`tensor "${name}" has unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(DTYPE_BITS).join(', ')})`);
+    fail(`tensor ${quote(name)} has unknown dtype ${quote(dtype)} (known: ${Object.keys(DTYPE_BITS).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
-    fail(`tensor "${name}" shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    fail(`tensor ${quote(name)} shape must be an array of non-negative integers, got ${quote(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
-    fail(`tensor "${name}" data_offsets must be [begin, end] integers with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+    fail(`tensor ${quote(name)} data_offsets must be [begin, end] integers with 0 <= begin <= end, got ${quote(offsets)}`);
   }
   return {
     dtype: dtype as SafetensorsDtype,

@@ -1,5 +1,6 @@
 import { AlbertError } from '../errors.js';
 import type { AlbertConfig } from '../io/config.js';
+import { quote } from '../io/quote.js';
 
 /** A [batch, sequence] integer matrix: nested arrays, or a tensor-like `{ data, dims }` as transformers.js passes. */
 export type IdMatrix =
@@ -26,16 +27,32 @@ export interface Batch {
 
 const F32_MIN = -3.4028234663852886e38;
 
-function toMatrix(name: string, value: IdMatrix): { rows: number; cols: number; data: Int32Array } {
+/** The values one input may hold: integers in [0, limit), described for messages by `expected`. */
+interface ValueRange {
+  limit: number;
+  expected: string;
+}
+
+/** Reads a [batch, sequence] input row-major, checking every value against `range` as it goes. */
+function toMatrix(name: string, value: IdMatrix, range: ValueRange): { rows: number; cols: number; data: Int32Array } {
+  const read = (v: unknown, r: number, t: number): number => {
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= range.limit) {
+      throw new AlbertError('INPUT_INVALID', `${name}[${r}][${t}] is ${quote(v)}, expected ${range.expected}`);
+    }
+    return n;
+  };
   if (value && typeof value === 'object' && 'dims' in value && 'data' in value) {
     const { data, dims } = value;
-    if (dims.length !== 2) throw new AlbertError('INPUT_INVALID', `${name} must have dims [batch, sequence], got [${dims}]`);
-    const [rows, cols] = dims;
-    if (data.length !== rows * cols) {
-      throw new AlbertError('INPUT_INVALID', `${name} has ${data.length} values but dims [${dims}] need ${rows * cols}`);
+    if (!Array.isArray(dims) || dims.length !== 2 || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new AlbertError('INPUT_INVALID', `${name} must have dims [batch, sequence] of non-negative integers, got ${quote(dims)}`);
+    }
+    const [rows, cols] = dims as [number, number];
+    if (!data || typeof data.length !== 'number' || data.length !== rows * cols) {
+      throw new AlbertError('INPUT_INVALID', `${name} has ${quote(data?.length)} values but dims [${dims}] need ${rows * cols}`);
     }
     const out = new Int32Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = toInt(name, data[i], Math.floor(i / cols), i % cols);
+    for (let i = 0; i < data.length; i++) out[i] = read(data[i], Math.floor(i / cols), i % cols);
     return { rows, cols, data: out };
   }
   if (!value || typeof (value as ArrayLike<unknown>).length !== 'number') {
@@ -53,26 +70,9 @@ function toMatrix(name: string, value: IdMatrix): { rows: number; cols: number; 
     if (row.length !== cols) {
       throw new AlbertError('INPUT_INVALID', `${name} is ragged: row 0 has ${cols} tokens, row ${r} has ${row.length}; pad the batch (attention_mask 0 on padding)`);
     }
-    for (let t = 0; t < cols; t++) out[r * cols + t] = toInt(name, row[t], r, t);
+    for (let t = 0; t < cols; t++) out[r * cols + t] = read(row[t], r, t);
   }
   return { rows, cols, data: out };
-}
-
-function toInt(name: string, v: unknown, r: number, t: number): number {
-  const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || Math.abs(n) > 2 ** 31) {
-    throw new AlbertError('INPUT_INVALID', `${name}[${r}][${t}] is ${String(v)}, expected an integer`);
-  }
-  return n;
-}
-
-function checkRange(name: string, m: { cols: number; data: Int32Array }, limit: number, what: string): void {
-  for (let i = 0; i < m.data.length; i++) {
-    const v = m.data[i];
-    if (v < 0 || v >= limit) {
-      throw new AlbertError('INPUT_INVALID', `${name}[${Math.floor(i / m.cols)}][${i % m.cols}] is ${v}, outside ${what} [0, ${limit})`);
-    }
-  }
 }
 
 /** Validates a forward call's inputs against the config, applying Hugging Face's defaults. */
@@ -80,14 +80,16 @@ export function prepareBatch(inputs: ForwardInputs, config: AlbertConfig): Batch
   if (!inputs || typeof inputs !== 'object' || inputs.input_ids === undefined) {
     throw new AlbertError('INPUT_INVALID', 'forward() needs { input_ids }, a [batch][sequence] array of token ids');
   }
-  const ids = toMatrix('input_ids', inputs.input_ids);
+  const ids = toMatrix('input_ids', inputs.input_ids, {
+    limit: config.vocabSize,
+    expected: `a token id in [0, ${config.vocabSize}) (vocab_size)`,
+  });
   if (ids.rows === 0 || ids.cols === 0) {
     throw new AlbertError('INPUT_INVALID', `input_ids is empty ([${ids.rows}, ${ids.cols}]); give at least one token in one row`);
   }
   if (ids.cols > config.maxPositionEmbeddings) {
     throw new AlbertError('INPUT_INVALID', `input_ids has ${ids.cols} tokens per row; the model's max_position_embeddings is ${config.maxPositionEmbeddings} (truncate the input)`);
   }
-  checkRange('input_ids', ids, config.vocabSize, 'the vocabulary');
   const sameShape = (name: string, m: { rows: number; cols: number }) => {
     if (m.rows !== ids.rows || m.cols !== ids.cols) {
       throw new AlbertError('INPUT_INVALID', `${name} is [${m.rows}, ${m.cols}] but input_ids is [${ids.rows}, ${ids.cols}]`);
@@ -96,22 +98,19 @@ export function prepareBatch(inputs: ForwardInputs, config: AlbertConfig): Batch
 
   let types: Int32Array = new Int32Array(ids.data.length);
   if (inputs.token_type_ids != null) {
-    const m = toMatrix('token_type_ids', inputs.token_type_ids);
+    const m = toMatrix('token_type_ids', inputs.token_type_ids, {
+      limit: config.typeVocabSize,
+      expected: `a token type in [0, ${config.typeVocabSize}) (type_vocab_size)`,
+    });
     sameShape('token_type_ids', m);
-    checkRange('token_type_ids', m, config.typeVocabSize, 'type_vocab_size');
     types = m.data;
   }
   const maskAdd = new Float32Array(ids.data.length);
   if (inputs.attention_mask != null) {
-    const m = toMatrix('attention_mask', inputs.attention_mask);
+    const m = toMatrix('attention_mask', inputs.attention_mask, { limit: 2, expected: '0 or 1' });
     sameShape('attention_mask', m);
-    for (let i = 0; i < m.data.length; i++) {
-      const v = m.data[i];
-      if (v !== 0 && v !== 1) {
-        throw new AlbertError('INPUT_INVALID', `attention_mask[${Math.floor(i / m.cols)}][${i % m.cols}] is ${v}, expected 0 or 1`);
-      }
-      maskAdd[i] = v ? 0 : F32_MIN;
-    }
+    // A row of zeros gives every score the same minimum, so it attends uniformly, as in Hugging Face.
+    for (let i = 0; i < m.data.length; i++) maskAdd[i] = m.data[i] ? 0 : F32_MIN;
   }
   return { batch: ids.rows, seq: ids.cols, ids: ids.data, types, maskAdd };
 }

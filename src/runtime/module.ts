@@ -4,12 +4,22 @@ import type { Kernels } from './kernels.js';
 /** Set by the build: where the wasm file sits relative to this module (next to the bundle). */
 declare const __ALBERT_WASM_PATH__: string;
 
-/** Where the kernels' wasm file is by default; browsers and bundlers may pass their own. */
-export function defaultWasmUrl(): URL {
-  return new URL(__ALBERT_WASM_PATH__, import.meta.url);
+export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array | URL | string;
+
+let bundledModule: WebAssembly.Module | undefined;
+
+/**
+ * For entry points whose runtime compiles the wasm when the code is deployed and refuses to compile
+ * bytes at run time (Cloudflare workers): the module they imported becomes the default.
+ */
+export function useBundledWasm(module: WebAssembly.Module): void {
+  bundledModule = module;
 }
 
-export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array | URL | string;
+/** The kernels used when no `wasm` is given: the bundled module, else the file next to this package's JS. */
+export function defaultWasm(): WasmSource {
+  return bundledModule ?? new URL(__ALBERT_WASM_PATH__, import.meta.url);
+}
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
@@ -23,11 +33,13 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
   }
   const response = await fetch(url);
   if (!response.ok) throw new AlbertError('SOURCE_FAILED', `could not fetch the kernels' wasm from ${url}: HTTP ${response.status}`);
-  return WebAssembly.compileStreaming(response);
+  // Streaming compilation insists on the application/wasm type, which not every static server sends.
+  if (response.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(response);
+  return WebAssembly.compile(await response.arrayBuffer());
 }
 
 /** A fresh instance (own linear memory) of the kernels module; compilation is cached per URL. */
-export async function instantiateKernels(source: WasmSource = defaultWasmUrl()): Promise<Kernels> {
+export async function instantiateKernels(source: WasmSource = defaultWasm()): Promise<Kernels> {
   let module: Promise<WebAssembly.Module>;
   if (typeof source === 'string' || source instanceof URL) {
     const key = String(source);

@@ -70,7 +70,7 @@ export class AlbertTokenizer {
   private readonly processor: SentencePieceProcessor;
   private readonly preprocessor: AlbertPreprocessor;
   private readonly addedTokens: readonly AddedToken[];
-  /** Finds candidate added tokens; isAddedTokenAt confirms them. */
+  /** Finds candidate added tokens; addedTokenAt confirms them. */
   private readonly addedTokenPattern: RegExp | null;
   private readonly specialIds: ReadonlySet<number>;
   private readonly commaId: number;

@@ -11,22 +11,19 @@ import { SentencePieceNormalizer } from './normalizer.js';
 import { PieceType, type SentencePieceModel } from './sentencepiece-model.js';
 import { PieceList, UnigramModel } from './unigram.js';
 
+const encoder = new TextEncoder();
+
 export class SentencePieceProcessor {
   readonly pieces: readonly string[];
-  readonly types: Uint8Array;
   readonly unkId: number;
   private readonly model: UnigramModel;
   private readonly normalizer: SentencePieceNormalizer;
-  private readonly pieceIds: Map<string, number>;
 
   constructor(model: SentencePieceModel, fileName: string) {
     this.pieces = model.pieces;
-    this.types = model.types;
     this.model = new UnigramModel(model);
     this.unkId = this.model.unkId;
-    this.pieceIds = new Map(model.pieces.map((piece, id) => [piece, id]));
     const charsmap = model.normalizer.precompiledCharsmap;
-    const encoder = new TextEncoder();
     const userDefined = model.pieces.filter((_, id) => model.types[id] === PieceType.USER_DEFINED);
     this.normalizer = new SentencePieceNormalizer(
       model.normalizer,
@@ -42,11 +39,12 @@ export class SentencePieceProcessor {
 
   /** PieceToId: the id of a piece's text, or <unk>'s. */
   pieceToId(piece: string): number {
-    return this.pieceIds.get(piece) ?? this.unkId;
+    const bytes = encoder.encode(piece);
+    return this.bytesToId(bytes, 0, bytes.length);
   }
 
   /** PieceToId of the piece spelled by the UTF-8 bytes[start, end). */
-  bytesToId(bytes: Int32Array, start: number, end: number): number {
+  bytesToId(bytes: ArrayLike<number>, start: number, end: number): number {
     const id = this.model.pieceIdOf(bytes, start, end);
     return id < 0 ? this.unkId : id;
   }

@@ -13,6 +13,9 @@ import { PieceType, type SentencePieceModel } from './sentencepiece-model.js';
 
 /** unigram::kUnkPenalty: an unknown character scores this much below the lowest piece. */
 const UNKNOWN_PENALTY = 10;
+const FLT_MAX = 3.4028234663852886e38;
+/** The smallest positive normal float, which is what C++'s FLT_MIN is. */
+const FLT_MIN = 1.1754943508222875e-38;
 
 /** Pieces found in a normalized text: byte ranges [start, end) and ids. */
 export class PieceList {
@@ -73,21 +76,21 @@ export class UnigramModel {
     );
     this.unkId = model.types.indexOf(PieceType.UNKNOWN);
     // unigram::Model's constructor: the range of NORMAL scores, starting from FLT_MAX and FLT_MIN.
-    let minScore = 3.4028234663852886e38;
-    let maxScore = 1.1754943508222875e-38;
+    let minScore = FLT_MAX;
+    let maxScore = FLT_MIN;
     model.types.forEach((type, id) => {
       if (type !== PieceType.NORMAL) return;
       minScore = Math.min(minScore, model.scores[id]!);
       maxScore = Math.max(maxScore, model.scores[id]!);
     });
-    if (minScore === 3.4028234663852886e38) minScore = 0;
-    if (maxScore === 1.1754943508222875e-38) maxScore = 0;
+    if (minScore === FLT_MAX) minScore = 0;
+    if (maxScore === FLT_MIN) maxScore = 0;
     this.unknownScore = Math.fround(minScore - UNKNOWN_PENALTY);
     this.maxScore = maxScore;
   }
 
   /** Id of the piece spelled by the UTF-8 bytes[start, end), whatever its type, or -1. */
-  pieceIdOf(bytes: Int32Array, start: number, end: number): number {
+  pieceIdOf(bytes: ArrayLike<number>, start: number, end: number): number {
     const value = this.trie.exactMatch(bytes, start, end);
     return value >= 0 || value === ByteTrie.NO_VALUE ? value : -2 - value;
   }
@@ -156,12 +159,9 @@ export class UnigramModel {
   }
 }
 
+/** The backtrack finds pieces last first. */
 function reversePieces(list: PieceList): void {
-  for (let i = 0, j = list.length - 1; i < j; i++, j--) {
-    for (const a of [list.starts, list.ends, list.ids]) {
-      const t = a[i]!;
-      a[i] = a[j]!;
-      a[j] = t;
-    }
-  }
+  list.starts.subarray(0, list.length).reverse();
+  list.ends.subarray(0, list.length).reverse();
+  list.ids.subarray(0, list.length).reverse();
 }
