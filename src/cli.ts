@@ -30,7 +30,13 @@ const JSON_OPTION = { json: { type: 'boolean' } } as const;
 const TOP_K_OPTION = { 'top-k': { type: 'string' } } as const;
 
 async function readInput(path: string): Promise<string> {
-  if (path !== '-') return readFile(path, 'utf8');
+  if (path !== '-') {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new AlbertError('INPUT_INVALID', `cannot read --input ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    }
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');

@@ -165,6 +165,9 @@ export class AlbertModel {
   /** The same pass as `forward`, on the calling thread without yielding. */
   forwardSync(inputs: ForwardInputs, options: ForwardOptions = {}): ForwardOutputs {
     const available = this.outputNames;
+    if (options.outputs !== undefined && !Array.isArray(options.outputs)) {
+      throw new AlbertError('INPUT_INVALID', `outputs must be an array of output names (${available.join(', ')})`);
+    }
     const wanted = new Set(options.outputs ?? available.filter((n) => n !== 'hidden_states'));
     for (const name of wanted) {
       if (!available.includes(name)) {
@@ -181,7 +184,12 @@ export class AlbertModel {
   private lmRows(x: Batch, at: ForwardOptions['logitsAt']): number[] | undefined {
     if (!at) return undefined;
     if (!this.weights.maskedLm) throw new AlbertError('OUTPUT_UNAVAILABLE', `logitsAt needs a masked-LM checkpoint; this one is ${this.info.head}`);
-    return at.map(([b, t], i) => {
+    if (!Array.isArray(at)) throw new AlbertError('INPUT_INVALID', 'logitsAt must be an array of [batch, position] pairs');
+    return at.map((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new AlbertError('INPUT_INVALID', `logitsAt[${i}] must be a [batch, position] pair, got ${JSON.stringify(pair)}`);
+      }
+      const [b, t] = pair;
       if (!Number.isInteger(b) || !Number.isInteger(t) || b < 0 || b >= x.batch || t < 0 || t >= x.seq) {
         throw new AlbertError('INPUT_INVALID', `logitsAt[${i}] is [${b}, ${t}], outside the batch [${x.batch}, ${x.seq}]`);
       }

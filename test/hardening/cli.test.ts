@@ -146,8 +146,7 @@ describe('albert run', () => {
     });
   });
 
-  // Bug for the lead: src/cli.ts readInput lets readFile's ENOENT escape as an unexpected error (exit 1).
-  it.fails('an --input file that does not exist is a user error (exit 2), not a bug report', async () => {
+  it('an --input file that does not exist is a user error (exit 2), not a bug report', async () => {
     expectOneLineError(await albert(['run', '--model', TINY, '--input', path('missing.json')]), 'INPUT_INVALID', /missing\.json/);
   });
 
