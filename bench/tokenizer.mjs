@@ -53,7 +53,7 @@ const prose = byCategory('prose');
 const workloads = [
   ['English prose, one line per call', prose],
   ['whole corpus, one line per call', lines.map((l) => l.text)],
-  ['English prose, one 200 kB text', [prose.join(' ')]],
+  [`English prose, one ${Math.round(prose.join(' ').length / 1000)} kB text`, [prose.join(' ')]],
 ];
 
 const utf8Bytes = (texts) => texts.reduce((n, t) => n + new TextEncoder().encode(t).length, 0);

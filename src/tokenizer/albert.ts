@@ -147,8 +147,8 @@ export class AlbertTokenizer {
     return new AlbertTokenizer({ model, text, addedTokens }, options, fileName);
   }
 
-  /** From a Hugging Face `tokenizer.json` (its text or its parsed object) of an ALBERT model. */
-  static fromTokenizerJson(json: string | object, options: AlbertTokenizerOptions = {}): AlbertTokenizer {
+  /** From a Hugging Face `tokenizer.json` of an ALBERT model: its text, its bytes or its parsed object. */
+  static fromTokenizerJson(json: string | Uint8Array | object, options: AlbertTokenizerOptions = {}): AlbertTokenizer {
     const fileName = options.fileName ?? 'tokenizer.json';
     return new AlbertTokenizer(readTokenizerJson(json, fileName), options, fileName);
   }

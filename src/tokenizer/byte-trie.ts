@@ -1,3 +1,6 @@
+/** Int32 slots per state in ByteTrie.nodes: base, check, value. */
+export const TRIE_STRIDE = 3;
+
 /**
  * A double-array trie over byte strings: the child of `state` by `byte` is `base[state] + byte` if
  * that state's `check` is `state`. The Viterbi search walks it one byte at a time from every start
@@ -8,15 +11,12 @@
 export class ByteTrie {
   /** Root state. */
   static readonly ROOT = 0;
-  /** Int32 slots per state in `nodes`: base, check, value. */
-  static readonly STRIDE = 3;
-
   /** Stored where no key ends. */
   static readonly NO_VALUE = -1;
 
   /**
-   * Use ByteTrie.build. `nodes` holds, per state s, base at 3s, check at 3s + 1 and, at 3s + 2,
-   * the value of the key ending at s, or NO_VALUE.
+   * Use ByteTrie.build. `nodes` holds, per state s, base at TRIE_STRIDE * s, check at
+   * TRIE_STRIDE * s + 1 and, at TRIE_STRIDE * s + 2, the value of the key ending at s, or NO_VALUE.
    */
   constructor(readonly nodes: Int32Array) {}
 
@@ -30,15 +30,15 @@ export class ByteTrie {
 
   /** State reached from `state` by `byte`, or -1. */
   next(state: number, byte: number): number {
-    const t = this.nodes[state * 3]! + byte;
-    return t * 3 < this.nodes.length && this.nodes[t * 3 + 1] === state ? t : -1;
+    const t = this.nodes[state * TRIE_STRIDE]! + byte;
+    return t * TRIE_STRIDE < this.nodes.length && this.nodes[t * TRIE_STRIDE + 1] === state ? t : -1;
   }
 
   /** Value of the key bytes[start, end), or NO_VALUE. */
   exactMatch(bytes: ArrayLike<number>, start: number, end: number): number {
     let state = ByteTrie.ROOT;
     for (let i = start; i < end && state >= 0; i++) state = this.next(state, bytes[i]!);
-    return state < 0 ? ByteTrie.NO_VALUE : this.nodes[state * 3 + 2]!;
+    return state < 0 ? ByteTrie.NO_VALUE : this.nodes[state * TRIE_STRIDE + 2]!;
   }
 
   /** Length of the longest key that is a prefix of bytes[start, end), 0 if none. */
@@ -48,7 +48,7 @@ export class ByteTrie {
     for (let i = start; i < end; i++) {
       state = this.next(state, bytes[i]!);
       if (state < 0) break;
-      if (this.nodes[state * 3 + 2] !== ByteTrie.NO_VALUE) longest = i + 1 - start;
+      if (this.nodes[state * TRIE_STRIDE + 2] !== ByteTrie.NO_VALUE) longest = i + 1 - start;
     }
     return longest;
   }
@@ -118,11 +118,11 @@ class DoubleArrayBuilder {
   }
 
   finish(): ByteTrie {
-    const nodes = new Int32Array(this.used * ByteTrie.STRIDE);
+    const nodes = new Int32Array(this.used * TRIE_STRIDE);
     for (let s = 0; s < this.used; s++) {
-      nodes[s * 3] = this.base[s]!;
-      nodes[s * 3 + 1] = this.check[s]!;
-      nodes[s * 3 + 2] = this.value[s]!;
+      nodes[s * TRIE_STRIDE] = this.base[s]!;
+      nodes[s * TRIE_STRIDE + 1] = this.check[s]!;
+      nodes[s * TRIE_STRIDE + 2] = this.value[s]!;
     }
     return new ByteTrie(nodes);
   }
@@ -163,7 +163,7 @@ class DoubleArrayBuilder {
     };
     this.base = grow(this.base, 0);
     this.check = grow(this.check, -1);
-    this.value = grow(this.value, -1);
+    this.value = grow(this.value, ByteTrie.NO_VALUE);
     this.nextFree = grow(this.nextFree, FREE_LIST_END);
     this.prevFree = grow(this.prevFree, FREE_LIST_END);
     // Append the new slots to the free list, in order.

@@ -76,8 +76,10 @@ export class SentencePieceProcessor {
   }
 
   idToPiece(id: number): string {
-    const piece = this.pieces[id];
-    if (piece === undefined || !Number.isInteger(id)) {
+    // Checked before any use as a key or in a message: a symbol or a null-prototype object throws there.
+    if (typeof id !== 'number') throw new AlbertError('INPUT_INVALID', `token ids must be numbers, got ${typeof id}`);
+    const piece = Number.isInteger(id) ? this.pieces[id] : undefined;
+    if (piece === undefined) {
       throw new AlbertError('INPUT_INVALID', `token id ${id} is outside the vocabulary [0, ${this.pieces.length})`);
     }
     return piece;

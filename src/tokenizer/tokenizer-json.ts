@@ -33,14 +33,15 @@ export interface TokenizerDefinition {
  */
 const CONVERTER_DIGIT_COMMA_PENALTY = 100;
 
-export function readTokenizerJson(json: string | object, fileName: string): TokenizerDefinition {
+/** `json` is the file's text, its bytes, or the parsed object. */
+export function readTokenizerJson(json: string | Uint8Array | object, fileName: string): TokenizerDefinition {
   const fail = (what: string): never => {
     throw new AlbertError('TOKENIZER_INVALID', `${fileName}: ${what}`);
   };
   let root: unknown = json;
-  if (typeof json === 'string') {
+  if (typeof json === 'string' || json instanceof Uint8Array) {
     try {
-      root = JSON.parse(json);
+      root = JSON.parse(typeof json === 'string' ? json : new TextDecoder().decode(json));
     } catch (cause) {
       throw new AlbertError('TOKENIZER_INVALID', `${fileName} is not JSON: ${(cause as Error).message}`, { cause });
     }

@@ -8,7 +8,7 @@
  */
 import { AlignedUnits } from './aligned-units.js';
 import { utf8CharLength } from './utf8.js';
-import { ByteTrie } from './byte-trie.js';
+import { ByteTrie, TRIE_STRIDE } from './byte-trie.js';
 import { PieceType, type SentencePieceModel } from './sentencepiece-model.js';
 
 /** unigram::kUnkPenalty: an unknown character scores this much below the lowest piece. */
@@ -116,11 +116,11 @@ export class UnigramModel {
       let hasSingleCharPiece = false;
       let state = ByteTrie.ROOT;
       for (let keyPos = startsAt; keyPos < size; ) {
-        const t = nodes[state * 3]! + bytes[keyPos]!;
-        if (t * 3 >= nodes.length || nodes[t * 3 + 1] !== state) break;
+        const t = nodes[state * TRIE_STRIDE]! + bytes[keyPos]!;
+        if (t * TRIE_STRIDE >= nodes.length || nodes[t * TRIE_STRIDE + 1] !== state) break;
         state = t;
         keyPos++;
-        const id = nodes[t * 3 + 2]!;
+        const id = nodes[t * TRIE_STRIDE + 2]!;
         if (id < 0) continue;
         const length = keyPos - startsAt;
         let score = scores[id]!;

@@ -239,5 +239,7 @@ describe('decode, vocabulary', () => {
     expect(tokenizer.tokenToId('no such piece')).toBeUndefined();
     expectInvalid(() => tokenizer.idToToken(30000), /30000/);
     expectInvalid(() => tokenizer.decode([1.5]), /1.5/);
+    expectInvalid(() => tokenizer.decode([Symbol('id')] as never), /token ids must be numbers, got symbol/);
+    expectInvalid(() => tokenizer.decode([Object.create(null)]), /token ids must be numbers, got object/);
   });
 });

@@ -48,6 +48,8 @@ describe('SentencePiece reference vectors', () => {
   it('the tokenizer.json reader gives the same ids as the spiece.model reader on every line', () => {
     const fromJson = AlbertTokenizer.fromTokenizerJson(tokenizerJsonText());
     expect(fromJson.vocabSize).toBe(tokenizer.vocabSize);
+    const fromBytes = AlbertTokenizer.fromTokenizerJson(new TextEncoder().encode(tokenizerJsonText()));
+    expect(fromBytes.encode('Paris is the [MASK] of France.').input_ids).toEqual([2, 1162, 25, 14, 4, 16, 714, 9, 3]);
     const mismatches = vectors.lines.filter(
       (l) => !sameIds(fromJson.encode(l.text).input_ids, tokenizer.encode(l.text).input_ids),
     );

@@ -52,13 +52,15 @@ describe('text the Python tokenizer cannot or does not expect', () => {
     ['unknown CJK characters (one merged <unk>)', randomText(1 << 20, '龘靐齉爩')],
     ['accented letters, decomposed by NFKD', '\u00e9'.repeat(1 << 20)],
     ['[MASK] without spaces', '[MASK]'.repeat(1 << 17)],
+    ['capital sigmas made by NFKD, whose case depends on their neighbours', "\u2140a'".repeat(1 << 18)],
   ])('a megabyte without spaces (%s) is encoded in linear time', (_, text) => {
     const started = performance.now();
     const e = tokenizer.encode(text);
     const seconds = (performance.now() - started) / 1000;
     expect(e.input_ids.length).toBeGreaterThan(2);
     expect(e.offsets.at(-2)![1]).toBe(text.length);
-    expect(seconds).toBeLessThan(3);
+    // Measured at 0.1 to 0.8 s; a quadratic pass over a megabyte would take minutes.
+    expect(seconds).toBeLessThan(5);
   });
 });
 
