@@ -16,7 +16,9 @@ export interface CacheKey {
 }
 
 export interface CacheEntry {
+  /** Empty when the hub said the file does not exist (so an offline run knows it need not ask). */
   readonly bytes: Uint8Array;
+  readonly missing: boolean;
   /** The server's ETag when the file was stored, used to ask whether it changed. */
   readonly etag: string | undefined;
   /** Where the entry lives, for messages. */
@@ -26,7 +28,8 @@ export interface CacheEntry {
 export interface DownloadCache {
   readonly description: string;
   lookup(key: CacheKey): Promise<CacheEntry | undefined>;
-  store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void>;
+  /** `bytes` null records that the file does not exist in that revision. */
+  store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void>;
 }
 
 /** A directory cache where there is a file system, else Cache Storage where there is one, else none. */
@@ -70,10 +73,11 @@ class DirectoryCache implements DownloadCache {
   async lookup(key: CacheKey): Promise<CacheEntry | undefined> {
     const fs = await import('node:fs/promises');
     const paths = await this.paths(key);
-    let meta: { etag?: unknown; size?: unknown };
+    let meta: { etag?: unknown; size?: unknown; missing?: unknown };
     let contents: Uint8Array;
     try {
       meta = JSON.parse(await fs.readFile(paths.meta, 'utf8'));
+      if (meta.missing === true) return { bytes: new Uint8Array(0), missing: true, etag: undefined, location: paths.meta };
       contents = await fs.readFile(paths.file);
     } catch {
       return undefined; // never stored, or removed since
@@ -81,17 +85,22 @@ class DirectoryCache implements DownloadCache {
     if (contents.length !== meta.size) return undefined;
     return {
       bytes: new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength),
+      missing: false,
       etag: typeof meta.etag === 'string' ? meta.etag : undefined,
       location: paths.file,
     };
   }
 
-  async store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void> {
+  async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {
     const fs = await import('node:fs/promises');
     const { dirname } = await import('node:path');
     const paths = await this.paths(key);
-    await fs.mkdir(dirname(paths.file), { recursive: true });
     await fs.mkdir(dirname(paths.meta), { recursive: true });
+    if (bytes === null) {
+      await writeAtomically(paths.meta, JSON.stringify({ missing: true, url: key.url, stored: new Date().toISOString() }));
+      return;
+    }
+    await fs.mkdir(dirname(paths.file), { recursive: true });
     // Without its metadata an entry does not exist, so removing it first means a crash between
     // the two renames leaves no entry rather than new bytes described by the old ETag.
     await fs.rm(paths.meta, { force: true });
@@ -126,12 +135,18 @@ export class CacheStorageCache implements DownloadCache {
   async lookup(key: CacheKey): Promise<CacheEntry | undefined> {
     const response = await this.cache.match(key.url);
     if (!response) return undefined;
+    const location = `${this.description} (${key.url})`;
+    if (response.status === 404) return { bytes: new Uint8Array(0), missing: true, etag: undefined, location };
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length !== Number(response.headers.get('content-length'))) return undefined;
-    return { bytes, etag: response.headers.get('etag') ?? undefined, location: `${this.description} (${key.url})` };
+    return { bytes, missing: false, etag: response.headers.get('etag') ?? undefined, location };
   }
 
-  async store(key: CacheKey, bytes: Uint8Array, etag: string | undefined): Promise<void> {
+  async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {
+    if (bytes === null) {
+      await this.cache.put(key.url, new Response(null, { status: 404 }));
+      return;
+    }
     const headers: Record<string, string> = {
       'content-length': String(bytes.length),
       'content-type': 'application/octet-stream',

@@ -45,6 +45,8 @@ export class HubSource {
   private readonly cacheDir: string | undefined;
   private readonly revalidate: boolean;
   private cache: Promise<DownloadCache | undefined> | undefined;
+  /** One warning per source when the hub cannot be asked, however many files come from the cache. */
+  private warnedOffline = false;
 
   constructor(id: string, options: HubOptions = {}) {
     if (!looksLikeHubId(id)) {
@@ -117,7 +119,10 @@ export class HubSource {
         `${what} not found at ${this.endpoint} (HTTP ${response.status} for ${file}; a private or gated model needs a token, which albert-wasm does not send)`,
       );
     }
-    if (response.status === 404) return undefined;
+    if (response.status === 404) {
+      await cache?.store(key, null, undefined).catch(() => {});
+      return undefined;
+    }
     return this.useCached(cached, file, `${describeStatus(response)} from ${url}`);
   }
 
@@ -131,7 +136,7 @@ export class HubSource {
   }
 
   /** When the hub cannot answer: the cached copy with a warning, or an error naming id and endpoint. */
-  private useCached(cached: CacheEntry | undefined, file: string, reason: string, cause?: unknown): Uint8Array {
+  private useCached(cached: CacheEntry | undefined, file: string, reason: string, cause?: unknown): Uint8Array | undefined {
     if (!cached) {
       throw new AlbertError(
         'SOURCE_FAILED',
@@ -139,11 +144,15 @@ export class HubSource {
         { cause },
       );
     }
-    this.onWarning(`${this.description}: could not check ${file} with the hub (${reason}); using the cached copy at ${cached.location}`);
+    if (!this.warnedOffline) {
+      this.warnedOffline = true;
+      this.onWarning(`${this.description}: could not check ${file} with the hub (${reason}); using the cached copies (${cached.location})`);
+    }
     return this.cachedCopy(cached, file);
   }
 
-  private cachedCopy(cached: CacheEntry, file: string): Uint8Array {
+  private cachedCopy(cached: CacheEntry, file: string): Uint8Array | undefined {
+    if (cached.missing) return undefined;
     this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
     return cached.bytes;
   }
