@@ -1,5 +1,6 @@
 import { AlbertError } from '../errors.js';
 import { parseConfig, type AlbertConfig, type HiddenAct } from '../io/config.js';
+import { quote } from '../io/quote.js';
 import { SafeTensors } from '../io/safetensors.js';
 import { openSource, type ModelSource, type SourceOptions } from '../io/source.js';
 import { Arena, formatBytes } from '../runtime/arena.js';
@@ -187,7 +188,7 @@ export class AlbertModel {
     if (!Array.isArray(at)) throw new AlbertError('INPUT_INVALID', 'logitsAt must be an array of [batch, position] pairs');
     return at.map((pair, i) => {
       if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new AlbertError('INPUT_INVALID', `logitsAt[${i}] must be a [batch, position] pair, got ${JSON.stringify(pair)}`);
+        throw new AlbertError('INPUT_INVALID', `logitsAt[${i}] must be a [batch, position] pair, got ${quote(pair)}`);
       }
       const [b, t] = pair;
       if (!Number.isInteger(b) || !Number.isInteger(t) || b < 0 || b >= x.batch || t < 0 || t >= x.seq) {

@@ -86,6 +86,9 @@ describe('input errors', () => {
   it('outputs that is not an array of names', async () => {
     await expectCallError({ input_ids: [[2, 7, 3]] }, 'INPUT_INVALID', /outputs/, { outputs: 5 });
   });
+  it('a logitsAt entry that JSON cannot print', async () => {
+    await expectCallError({ input_ids: [[2, 7, 3]] }, 'INPUT_INVALID', /logitsAt\[0\] must be a \[batch, position\] pair, got 5/, { logitsAt: [5n] });
+  });
 });
 
 describe('a row whose attention_mask is all zeros', () => {
