@@ -1,26 +1,33 @@
-// GFLOP/s of gemm_f32 at ALBERT-base shapes (sequence 128), single thread, median of several runs.
-// Usage: node bench/gemm.mjs [path/to/albert.wasm] (default dist/albert.wasm; build it first).
+// GOP/s of gemm_f32 and gemm_i8 (with its per-row quantization of A) at ALBERT-base shapes
+// (sequence 128), single thread, median of several runs. Runs in Node and Deno:
+//   node bench/gemm.mjs [simd|relaxed|threads]      (default simd; `npm run build` first)
+//   npx deno run --allow-read bench/gemm.mjs relaxed
+// Node 20 validates the relaxed build only with --experimental-wasm-relaxed-simd, and its relaxed
+// int8 dot is wrong until tier-up: time it there, never trust its values.
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 
-const wasmPath = process.argv[2] ?? fileURLToPath(new URL('../dist/albert.wasm', import.meta.url));
-const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), {
-  env: { abort() { throw new Error('wasm abort'); } },
+const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
+const variant = args[0] ?? 'simd';
+const file = new URL(`../dist/${variant === 'simd' ? 'albert' : `albert-${variant}`}.wasm`, import.meta.url);
+// The threads build imports a shared memory; the others define their own.
+const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+const { instance } = await WebAssembly.instantiate(await readFile(file), {
+  env: { memory, abort() { throw new Error('wasm abort'); } },
 });
 const k = instance.exports;
-const memory = k.memory;
+const mem = k.memory ?? memory;
 
 // Bump allocation above the module's own memory, as the host arena does.
-let top = memory.buffer.byteLength;
-function alloc(floats) {
+let top = mem.buffer.byteLength;
+function alloc(bytes) {
   const ptr = Math.ceil(top / 64) * 64;
-  top = ptr + floats * 4;
-  if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+  top = ptr + bytes;
+  if (top > mem.buffer.byteLength) mem.grow(Math.ceil((top - mem.buffer.byteLength) / 65536));
   return ptr;
 }
 
 function fillRandom(ptr, count, seed) {
-  const view = new Float32Array(memory.buffer, ptr, count);
+  const view = new Float32Array(mem.buffer, ptr, count);
   let s = seed >>> 0;
   for (let i = 0; i < count; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -28,29 +35,17 @@ function fillRandom(ptr, count, seed) {
   }
 }
 
-const ACT_NAMES = ['none', 'gelu_new', 'gelu'];
+const ACT_NAMES = ['none', 'gelu_new'];
 const shapes = [
-  { m: 128, k: 768, n: 768, act: 0, label: 'attention out / QKV third' },
-  { m: 128, k: 768, n: 3072, act: 0, label: 'FFN up' },
-  { m: 128, k: 3072, n: 768, act: 0, label: 'FFN down' },
+  { m: 128, k: 768, n: 768, act: 0, label: 'attention out' },
+  { m: 128, k: 768, n: 2304, act: 0, label: 'fused QKV' },
   { m: 128, k: 768, n: 3072, act: 1, label: 'FFN up, gelu_new epilogue' },
+  { m: 128, k: 3072, n: 768, act: 0, label: 'FFN down' },
 ];
-const runs = Number(process.env.RUNS ?? 15);
+const runs = Number(globalThis.process?.env.RUNS ?? 15);
 
-console.log(`gemm_f32 on ${process.version}, ${wasmPath}, median of ${runs} runs`);
-for (const { m, k: depth, n, act, label } of shapes) {
-  const mark = top;
-  const w = alloc(n * depth);
-  const packed = alloc(k.gemm_packed_b_size(n, depth));
-  const a = alloc(m * depth);
-  const c = alloc(m * n);
-  const bias = alloc(n);
-  fillRandom(w, n * depth, 1);
-  fillRandom(a, m * depth, 2);
-  fillRandom(bias, n, 3);
-  k.gemm_pack_b_f32(packed, w, n, depth);
-  const once = () => k.gemm_f32(c, n, a, depth, m, depth, packed, n, bias, act);
-  for (let i = 0; i < 5; i++) once();
+function time(once) {
+  for (let i = 0; i < 20; i++) once(); // past the baseline tier
   const times = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -58,11 +53,32 @@ for (const { m, k: depth, n, act, label } of shapes) {
     times.push(performance.now() - t0);
   }
   times.sort((x, y) => x - y);
-  const median = times[times.length >> 1];
-  const gflops = (2 * m * n * depth) / (median * 1e6);
-  console.log(
-    `M=${m} K=${depth} N=${n} bias act=${ACT_NAMES[act]}: ${gflops.toFixed(1)} GFLOP/s ` +
-      `(median ${median.toFixed(2)} ms, best ${((2 * m * n * depth) / (times[0] * 1e6)).toFixed(1)}) — ${label}`,
-  );
+  return { median: times[times.length >> 1], best: times[0] };
+}
+
+console.log(`${variant} kernels, ${globalThis.Deno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`}, median (best) of ${runs} runs`);
+for (const { m, k: depth, n, act, label } of shapes) {
+  const mark = top;
+  const w = alloc(n * depth * 4);
+  const a = alloc(m * depth * 4);
+  const c = alloc(m * n * 4);
+  const bias = alloc(n * 4);
+  fillRandom(w, n * depth, 1);
+  fillRandom(a, m * depth, 2);
+  fillRandom(bias, n, 3);
+  const packed = alloc(k.gemm_packed_b_size(n, depth) * 4);
+  k.gemm_pack_b_f32(packed, w, n, depth);
+  const packedI8 = alloc(k.gemm_i8_packed_b_size(n, depth));
+  k.gemm_pack_b_i8(packedI8, w, n, depth);
+  const qa = alloc(m * k.gemm_i8_a_row_bytes(depth));
+  const qs = alloc(m * 8);
+  const ops = 2 * m * n * depth;
+  const f32 = time(() => k.gemm_f32(c, n, a, depth, m, depth, packed, n, bias, act));
+  const i8 = time(() => {
+    k.quantize_rows_u7(qa, qs, a, depth, m, depth);
+    k.gemm_i8(c, n, qa, qs, m, depth, packedI8, n, bias, act);
+  });
+  const rate = (t) => `${(ops / (t.median * 1e6)).toFixed(1)} (${(ops / (t.best * 1e6)).toFixed(1)})`;
+  console.log(`M=${m} K=${depth} N=${n} act=${ACT_NAMES[act]}: f32 ${rate(f32)} GFLOP/s, int8 ${rate(i8)} GOP/s — ${label}`);
   top = mark;
 }

@@ -1,146 +1,296 @@
-// Latency, load time and peak RSS of albert-wasm next to onnxruntime-web (wasm) and onnxruntime-node
-// (native) on the same weights (../shared/fixtures/base), in one run of this script.
+// Latency, throughput, load time and peak RSS of albert-wasm next to onnxruntime-web (wasm) and
+// onnxruntime-node (native) on the same weights (../shared/fixtures/base: model.safetensors for us,
+// model.onnx and model_quantized.onnx for the peers), in one run of this script. `npm run build` first.
 //
-//   node bench/model.mjs [--batch 1] [--seq 128] [--runs 10] [--rounds 3]
+//   npm run bench                                   the full matrix in Node (10–20 minutes)
+//   npm run bench -- --quick                        batch 1 and 8 at sequence 128 only
+//   npm run bench -- --runtime deno [--quick]       ours and onnxruntime-web in Deno (relaxed SIMD)
+//   options: --rounds 2 --runs 5 --batch 1,8 --seq 16,128,512 --dtype f32,int8 --threads 1,2
 //
-// Each engine runs in its own child process (so peak RSS is its own), round after round, the engines
-// interleaved so machine noise falls on all of them alike; the table reports medians over rounds of
-// each round's median latency, and ratios ours / peer. Outputs are checked against onnxruntime-node.
+// Every (engine, dtype, threads, batch, sequence) runs in its own child process, so load time and
+// peak RSS are its own. Rounds repeat the whole matrix with the engines interleaved, so machine noise
+// falls on all alike; a cell is the median over rounds of each child's median latency after warm-up.
+// While timing it checks that our outputs agree: f32 within 1e-3 (max abs) of onnxruntime-node f32,
+// int8 at cosine ≥ 0.9995 (per token, the smallest) to our f32. onnxruntime-node always runs in
+// Node (native); --runtime picks where ours and onnxruntime-web run.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = `${root}../shared/fixtures/base/`;
+const argv = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv,
   options: {
-    engine: { type: 'string' },
-    batch: { type: 'string', default: '1' },
-    seq: { type: 'string', default: '128' },
-    runs: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    out: { type: 'string' },
+    child: { type: 'string' },
+    runtime: { type: 'string', default: 'node' },
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '5' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
+    dtype: { type: 'string', default: 'f32,int8' },
+    threads: { type: 'string', default: '1,2' },
   },
 });
-const B = Number(values.batch);
-const L = Number(values.seq);
-const runs = Number(values.runs);
 
-/** Deterministic ids so every engine sees the same input. */
-function inputIds() {
+const HIDDEN = 768;
+const list = (text, fallback) => (text ?? fallback).split(',').map((v) => v.trim()).filter(Boolean);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Deterministic ids (CLS … SEP per row), so every engine sees the same input. */
+function inputIds(B, L) {
   const ids = new Int32Array(B * L);
   let s = 12345;
   for (let i = 0; i < ids.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     ids[i] = i % L === 0 ? 2 : i % L === L - 1 ? 3 : 5 + (s % 29000);
   }
   return ids;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// ---- children: one engine, one configuration ----
 
 const engines = {
-  async ours() {
+  async ours({ dtype, threads }) {
     const { AlbertModel } = await import(`${root}dist/index.js`);
     const t0 = performance.now();
-    const model = await AlbertModel.load(fixture);
+    const model = await AlbertModel.load(fixture, { dtype, threads });
     const loadMs = performance.now() - t0;
-    const ids = inputIds();
-    const input = { input_ids: { data: ids, dims: [B, L] } };
-    return { loadMs, run: () => model.forwardSync(input, { outputs: ['last_hidden_state'] }).last_hidden_state.data };
+    return {
+      loadMs,
+      info: `${model.info.kernels}${model.info.threads > 1 ? `×${model.info.threads}` : ''}${model.info.threadsNote ? ` (${model.info.threadsNote})` : ''}`,
+      run: async (B, L) => {
+        const input = { input_ids: { data: inputIds(B, L), dims: [B, L] } };
+        return (await model.forward(input, { outputs: ['last_hidden_state'] })).last_hidden_state.data;
+      },
+      close: () => model.dispose(),
+    };
   },
-  async 'ort-web'() {
+  async 'ort-web'({ dtype, threads }) {
     const ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = threads;
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(readFileSync(`${fixture}model.onnx`), { executionProviders: ['wasm'] });
+    const session = await ort.InferenceSession.create(readFileSync(onnxFile(dtype)), { executionProviders: ['wasm'] });
     const loadMs = performance.now() - t0;
-    return { loadMs, run: ortRunner(ort, session) };
+    return { loadMs, info: `wasm×${threads}`, run: ortRunner(ort, session), close: () => session.release() };
   },
-  async 'ort-node'() {
+  async 'ort-node'({ dtype, threads }) {
     const ort = await import('onnxruntime-node');
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(`${fixture}model.onnx`, {
-      intraOpNumThreads: 1,
+    const session = await ort.InferenceSession.create(onnxFile(dtype), {
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
     });
     const loadMs = performance.now() - t0;
-    return { loadMs, run: ortRunner(ort, session) };
+    return { loadMs, info: `cpu×${threads}`, run: ortRunner(ort, session), close: () => session.release() };
   },
 };
 
+const onnxFile = (dtype) => `${fixture}${dtype === 'int8' ? 'model_quantized.onnx' : 'model.onnx'}`;
+
 function ortRunner(ort, session) {
-  const ids = BigInt64Array.from(inputIds(), (v) => BigInt(v));
-  const feeds = {
-    input_ids: new ort.Tensor('int64', ids, [B, L]),
-    attention_mask: new ort.Tensor('int64', new BigInt64Array(B * L).fill(1n), [B, L]),
-    token_type_ids: new ort.Tensor('int64', new BigInt64Array(B * L), [B, L]),
+  return async (B, L) => {
+    const ids = BigInt64Array.from(inputIds(B, L), (v) => BigInt(v));
+    const feeds = {
+      input_ids: new ort.Tensor('int64', ids, [B, L]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(B * L).fill(1n), [B, L]),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(B * L), [B, L]),
+    };
+    return (await session.run(feeds)).last_hidden_state.data;
   };
-  return async () => (await session.run(feeds)).last_hidden_state.data;
 }
 
-async function child(name) {
-  const engine = await engines[name]();
-  let output = await engine.run(); // first call: compiles, tiers up, sizes buffers
-  await engine.run();
+/** Peak resident memory of this process (VmHWM), in MiB. */
+function peakRssMiB() {
+  try {
+    const kib = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1];
+    return Number(kib) / 1024;
+  } catch {
+    return process.resourceUsage().maxRSS / 1024;
+  }
+}
+
+async function child(spec) {
+  const { engine, dtype, threads, B, L, runs, out } = JSON.parse(spec);
+  const e = await engines[engine]({ dtype, threads });
+  // Warm-up: the first call compiles and sizes buffers; wasm engines tier up over the next ones.
+  let output = await e.run(B, L);
+  const warm = performance.now();
+  do output = await e.run(B, L);
+  while (performance.now() - warm < 1500);
   const times = [];
-  for (let i = 0; i < runs; i++) {
+  const start = performance.now();
+  // Slow cells (batch 8 × 512 at one thread) stop at 3 runs once 20 s are spent.
+  for (let i = 0; i < runs && (i < 3 || performance.now() - start < 20_000); i++) {
     const t0 = performance.now();
-    output = await engine.run();
+    output = await e.run(B, L);
     times.push(performance.now() - t0);
   }
-  writeFileSync(values.out, Buffer.from(output.buffer, output.byteOffset, output.byteLength));
-  const rssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ loadMs: engine.loadMs, medianMs: median(times), rssMiB }));
+  writeFileSync(out, new Uint8Array(output.buffer, output.byteOffset, output.byteLength));
+  const result = { loadMs: e.loadMs, medianMs: median(times), runs: times.length, rssMiB: peakRssMiB(), info: e.info };
+  await e.close();
+  console.log(JSON.stringify(result));
+  // Thread pools (ours in Deno, onnxruntime-web's workers) must not hold the process open.
+  if (globalThis.Deno) Deno.exit(0);
+  process.exit(0);
+}
+
+// ---- parent: the matrix, the checks, the tables ----
+
+const RUNTIMES = {
+  node: () => [process.execPath],
+  deno: () => [`${root}node_modules/.bin/deno`, 'run', '--allow-all', '--no-lock'],
+};
+
+function runChild(engine, cfg, dir) {
+  const out = `${dir}/${engine}-${cfg.key}.f32`;
+  const spec = JSON.stringify({ engine, dtype: cfg.dtype, threads: cfg.threads, B: cfg.B, L: cfg.L, runs: Number(values.runs), out });
+  const [cmd, ...args] = engine === 'ort-node' ? RUNTIMES.node() : RUNTIMES[values.runtime]();
+  const text = execFileSync(cmd, [...args, fileURLToPath(import.meta.url), '--child', spec], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    maxBuffer: 1 << 20,
+  });
+  return { ...JSON.parse(text.trim().split('\n').pop()), out };
+}
+
+const readF32 = (path) => new Float32Array(readFileSync(path).buffer.slice(0));
+
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return a.length === b.length ? m : Infinity;
+}
+
+/** The smallest cosine similarity over tokens (rows of HIDDEN). */
+function minTokenCosine(a, b) {
+  let worst = 1;
+  for (let t = 0; t < a.length / HIDDEN; t++) {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = t * HIDDEN; i < (t + 1) * HIDDEN; i++) {
+      dot += a[i] * b[i];
+      na += a[i] * a[i];
+      nb += b[i] * b[i];
+    }
+    worst = Math.min(worst, dot / Math.sqrt(na * nb));
+  }
+  return a.length === b.length ? worst : -1;
 }
 
 async function parent() {
-  const dir = mkdtempSync(`${tmpdir()}/albert-bench-`);
-  const names = Object.keys(engines);
-  const rounds = Number(values.rounds);
-  const results = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const name of names) {
-      const out = `${dir}/${name}.f32`;
-      const args = [fileURLToPath(import.meta.url), '--engine', name, '--batch', String(B), '--seq', String(L), '--runs', String(runs), '--out', out];
-      const json = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-      results[name].push(JSON.parse(json));
+  const quick = values.quick;
+  const batches = list(values.batch, quick ? '1,8' : '1,8').map(Number);
+  const seqs = list(values.seq, quick ? '128' : '16,128,512').map(Number);
+  const configs = [];
+  for (const dtype of list(values.dtype)) {
+    for (const threads of list(values.threads).map(Number)) {
+      for (const B of batches) for (const L of seqs) configs.push({ dtype, threads, B, L, key: `${dtype}-t${threads}-b${B}-l${L}` });
     }
   }
-  const f32 = (name) => new Float32Array(readFileSync(`${dir}/${name}.f32`).buffer.slice(0));
-  const reference = f32('ort-node');
-  const summary = names.map((name) => {
-    const rs = results[name];
-    const out = f32(name);
-    let maxDiff = 0;
-    for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - reference[i]));
-    return {
-      name,
-      medianMs: median(rs.map((r) => r.medianMs)),
-      loadMs: median(rs.map((r) => r.loadMs)),
-      rssMiB: median(rs.map((r) => r.rssMiB)),
-      maxDiff,
-    };
-  });
-  const ours = summary[0];
-  console.log(`fixtures/base, batch ${B}, sequence ${L}, 1 thread, f32; ${rounds} rounds × ${runs} runs; ${cpus()[0].model}; Node ${process.versions.node}`);
-  console.log('| engine | median latency (ms) | ours / it | load (ms) | ours / it | peak RSS (MiB) | ours / it | max abs diff vs ort-node |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const s of summary) {
-    const ratio = (a, b) => (a / b).toFixed(2);
+  const names = Object.keys(engines);
+  const dir = mkdtempSync(`${tmpdir()}/albert-bench-`);
+  const rounds = Number(values.rounds);
+  const cells = new Map(configs.map((c) => [c.key, Object.fromEntries(names.map((n) => [n, []]))]));
+  const checks = [];
+  const started = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    for (const cfg of configs) {
+      const results = {};
+      for (const engine of names) {
+        results[engine] = runChild(engine, cfg, dir);
+        cells.get(cfg.key)[engine].push(results[engine]);
+      }
+      if (r === 0) {
+        // Ours against the peers' reference: onnxruntime-node f32 for f32, our f32 for int8.
+        const ours = readF32(results.ours.out);
+        if (cfg.dtype === 'f32') {
+          const diff = maxAbsDiff(ours, readF32(results['ort-node'].out));
+          checks.push({ cfg, what: 'max |ours − ort-node f32|', value: diff, ok: diff <= 1e-3 });
+          writeFileSync(`${dir}/ref-${cfg.threads}-${cfg.B}-${cfg.L}.f32`, readFileSync(results.ours.out));
+        } else {
+          const ref = configs.find((c) => c.dtype === 'f32' && c.threads === cfg.threads && c.B === cfg.B && c.L === cfg.L);
+          if (ref) {
+            const cos = minTokenCosine(ours, readF32(`${dir}/ref-${cfg.threads}-${cfg.B}-${cfg.L}.f32`));
+            const peer = minTokenCosine(readF32(results['ort-web'].out), readF32(`${dir}/ref-${cfg.threads}-${cfg.B}-${cfg.L}.f32`));
+            checks.push({ cfg, what: 'min token cosine, ours int8 vs ours f32', value: cos, ok: cos >= 0.9995, peer });
+          }
+        }
+      }
+      process.stderr.write(`round ${r + 1}/${rounds} ${cfg.key}: ${names.map((n) => `${n} ${results[n].medianMs.toFixed(1)} ms`).join(', ')}\n`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+
+  const summary = (cfg, engine) => {
+    const rs = cells.get(cfg.key)[engine];
+    return { ms: median(rs.map((x) => x.medianMs)), loadMs: median(rs.map((x) => x.loadMs)), rss: median(rs.map((x) => x.rssMiB)), info: rs[0].info };
+  };
+  const ours0 = summary(configs[0], 'ours');
+  const ortVersion = JSON.parse(readFileSync(`${root}node_modules/onnxruntime-web/package.json`, 'utf8')).version;
+  const runtimeVersion = values.runtime === 'deno' ? execFileSync(RUNTIMES.deno()[0], ['--version'], { encoding: 'utf8' }).split('\n').slice(0, 2).join(', ') : `Node ${process.version}`;
+  console.log(`\n${new Date().toISOString().slice(0, 10)}, ${cpus()[0].model} (${cpus().length} cores), ours and onnxruntime-web ${ortVersion} in ${runtimeVersion} (ours: ${ours0.info}); onnxruntime-node ${ortVersion} in Node ${process.version}; ${rounds} rounds, ${(performance.now() - started) / 60000 < 1 ? '<1' : ((performance.now() - started) / 60000).toFixed(0)} min\n`);
+  console.log('| dtype | threads | batch × seq | ours (ms) | ort-web (ms) | ort-node (ms) | ours / ort-web | ours / ort-node | ours tokens/s | load ours / ort-web (ms) | peak RSS ours / ort-web / ort-node (MiB) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const cfg of configs) {
+    const [o, w, n] = names.map((e) => summary(cfg, e));
     console.log(
-      `| ${s.name} | ${s.medianMs.toFixed(1)} | ${ratio(ours.medianMs, s.medianMs)} | ${s.loadMs.toFixed(0)} | ${ratio(ours.loadMs, s.loadMs)} | ${s.rssMiB.toFixed(0)} | ${ratio(ours.rssMiB, s.rssMiB)} | ${s.maxDiff.toExponential(1)} |`,
+      `| ${cfg.dtype} | ${cfg.threads} | ${cfg.B} × ${cfg.L} | ${o.ms.toFixed(1)} | ${w.ms.toFixed(1)} | ${n.ms.toFixed(1)} | ${(o.ms / w.ms).toFixed(2)} | ${(o.ms / n.ms).toFixed(2)} | ${((cfg.B * cfg.L * 1000) / o.ms).toFixed(0)} | ${o.loadMs.toFixed(0)} / ${w.loadMs.toFixed(0)} | ${o.rss.toFixed(0)} / ${w.rss.toFixed(0)} / ${n.rss.toFixed(0)} |`,
     );
   }
-  const bad = summary.filter((s) => !(s.maxDiff <= 1e-3));
-  if (bad.length) {
-    console.error(`outputs disagree with onnxruntime-node: ${bad.map((s) => `${s.name} ${s.maxDiff}`).join(', ')}`);
+
+  // The issue's goals, where the matrix has the cells they need.
+  const cell = (dtype, threads, B, L) => configs.find((c) => c.dtype === dtype && c.threads === threads && c.B === B && c.L === L);
+  const goals = [];
+  const goal = (text, ok, detail) => goals.push(`| ${text} | ${detail} | ${ok ? 'met' : 'not met'} |`);
+  const f1 = cell('f32', 1, 1, 128);
+  if (f1) {
+    const [o, w] = [summary(f1, 'ours'), summary(f1, 'ort-web')];
+    goal('f32, 1 thread, B1 L128 ≤ 0.60 × ort-web f32', o.ms <= 0.6 * w.ms, `${o.ms.toFixed(0)} / ${w.ms.toFixed(0)} ms = ${(o.ms / w.ms).toFixed(2)}`);
+    goal('load ≤ 0.1 × ort-web session creation', o.loadMs <= 0.1 * w.loadMs, `${o.loadMs.toFixed(0)} / ${w.loadMs.toFixed(0)} ms = ${(o.loadMs / w.loadMs).toFixed(3)}`);
+    goal('peak RSS ≤ 0.35 × ort-web', o.rss <= 0.35 * w.rss, `${o.rss.toFixed(0)} / ${w.rss.toFixed(0)} MiB = ${(o.rss / w.rss).toFixed(2)}`);
+  }
+  const i1 = cell('int8', 1, 1, 128);
+  if (i1) {
+    const [o, w] = [summary(i1, 'ours'), summary(i1, 'ort-web')];
+    goal('int8, 1 thread, B1 L128 ≤ 0.45 × ort-web int8', o.ms <= 0.45 * w.ms, `${o.ms.toFixed(0)} / ${w.ms.toFixed(0)} ms = ${(o.ms / w.ms).toFixed(2)} (${o.info})`);
+    if (f1) {
+      const n = summary(f1, 'ort-node');
+      goal('int8, 1 thread, B1 L128 ≤ 1.25 × ort-node f32', o.ms <= 1.25 * n.ms, `${o.ms.toFixed(0)} / ${n.ms.toFixed(0)} ms = ${(o.ms / n.ms).toFixed(2)}`);
+    }
+  }
+  for (const dtype of ['f32', 'int8']) {
+    const [one, two] = [cell(dtype, 1, 1, 128), cell(dtype, 2, 1, 128)];
+    if (one && two) {
+      const speedup = summary(one, 'ours').ms / summary(two, 'ours').ms;
+      goal(`${dtype}: 2 threads ≥ 1.8 × 1-thread speed, B1 L128`, speedup >= 1.8, `${speedup.toFixed(2)}× (${summary(two, 'ours').info})`);
+    }
+    const [b1, b8] = [cell(dtype, 1, 1, 128), cell(dtype, 1, 8, 128)];
+    if (b1 && b8) {
+      const gain = summary(b1, 'ours').ms / (summary(b8, 'ours').ms / 8);
+      goal(`${dtype}: batch 8 × 128 throughput ≥ batch 1 (1 thread)`, gain >= 1, `${gain.toFixed(2)}× batch 1's tokens/s`);
+    }
+  }
+  console.log('\n| goal | measured (ours / peer) | |\n| --- | --- | --- |');
+  goals.forEach((g) => console.log(g));
+
+  console.log('\n| output check | configuration | value | |\n| --- | --- | --- | --- |');
+  for (const c of checks) {
+    const peer = c.peer === undefined ? '' : ` (ort-web int8: ${c.peer.toFixed(5)})`;
+    console.log(`| ${c.what} | ${c.cfg.key} | ${c.what.startsWith('max') ? c.value.toExponential(1) : c.value.toFixed(5)}${peer} | ${c.ok ? 'ok' : 'FAILED'} |`);
+  }
+  if (checks.some((c) => !c.ok)) {
+    console.error('outputs disagree: see the output checks');
     process.exitCode = 1;
   }
 }
 
-if (values.engine) await child(values.engine);
+if (values.child) await child(values.child);
 else await parent();

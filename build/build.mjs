@@ -1,6 +1,8 @@
-// Builds dist/: the kernels with asc (one wasm module, SIMD), the JS bundles with esbuild (one per
-// kind of runtime, chosen by package.json's `exports` conditions), the type declarations with tsc.
-import { execFileSync } from 'node:child_process';
+// Builds dist/: the kernels with asc (one wasm per instruction-set variant), the JS bundles with
+// esbuild (one per kind of runtime, chosen by package.json's `exports` conditions), the type
+// declarations with tsc.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, cpSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -10,7 +12,14 @@ mkdirSync(`${root}dist`, { recursive: true });
 
 const run = (script, args) => execFileSync(process.execPath, [`${root}${script}`, ...args], { cwd: root, stdio: 'inherit' });
 
-run('node_modules/assemblyscript/bin/asc.js', ['assembly/index.ts', '--target', 'simd']);
+// One kernel source, one wasm per instruction-set variant (asconfig.json's targets); src/runtime/module.ts
+// picks the best that the runtime validates. Built in parallel: each asc run is single-threaded.
+const execFileAsync = promisify(execFile);
+await Promise.all(
+  ['simd', 'relaxed', 'threads', 'relaxed-threads'].map((target) =>
+    execFileAsync(process.execPath, [`${root}node_modules/assemblyscript/bin/asc.js`, 'assembly/index.ts', '--target', target], { cwd: root }),
+  ),
+);
 // The default model's tokenizer and config ship next to the wasm (src/tasks/default-model.ts).
 cpSync(`${root}assets/albert-base-v2`, `${root}dist/albert-base-v2`, { recursive: true });
 

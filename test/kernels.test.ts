@@ -11,9 +11,15 @@ interface KernelExports {
   gemm_packed_b_size(n: number, k: number): number;
   gemm_pack_b_f32(dst: number, w: number, n: number, k: number): void;
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void;
+  gemm_i8_packed_b_size(n: number, k: number): number;
+  gemm_pack_b_i8(dst: number, w: number, n: number, k: number): void;
+  gemm_i8_a_row_bytes(k: number): number;
+  quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void;
+  gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void;
   activation_f32(x: number, n: number, act: number): void;
   layernorm_f32(out: number, x: number, residual: number, gamma: number, beta: number, rows: number, cols: number, eps: number): void;
-  attention_f32(ctx: number, qkv: number, maskAdd: number, batch: number, seq: number, hidden: number, heads: number, scratch: number): void;
+  attention_scratch_size(seq: number, d: number): number;
+  attention_f32(ctx: number, qkv: number, maskAdd: number, seq: number, hidden: number, heads: number, from: number, to: number, scratch: number): void;
   embed_f32(out: number, ids: number, types: number, tokens: number, seq: number, word: number, tokenType: number, position: number, dim: number): void;
 }
 
@@ -49,6 +55,8 @@ async function instance() {
     },
     f32: (ptr: number, n: number) => new Float32Array(k.memory.buffer, ptr, n),
     i32: (ptr: number, n: number) => new Int32Array(k.memory.buffer, ptr, n),
+    /** Bytes as alloc'd in f32 units (rounded up). */
+    bytes: (n: number) => Math.ceil(n / 4),
   };
 }
 
@@ -228,6 +236,207 @@ describe('gemm_f32', () => {
     f32(w, 333 * 36).set(randomF32(333 * 36, 5));
     k.gemm_pack_b_f32(last(k.gemm_packed_b_size(333, 36)), w, 333, 36);
   });
+
+  it('a range of panels is a packed B: column ranges give the same bits (the thread split)', async () => {
+    const { k, alloc, f32 } = await instance();
+    const [m, depth, n] = [13, 40, 45];
+    const a = alloc(m * depth);
+    f32(a, m * depth).set(randomF32(m * depth, 41));
+    const w = alloc(n * depth);
+    f32(w, n * depth).set(randomF32(n * depth, 42));
+    const bias = alloc(n);
+    f32(bias, n).set(randomF32(n, 43));
+    const bp = alloc(k.gemm_packed_b_size(n, depth));
+    k.gemm_pack_b_f32(bp, w, n, depth);
+    const whole = alloc(m * n);
+    const parts = alloc(m * n);
+    k.gemm_f32(whole, n, a, depth, m, depth, bp, n, bias, 1);
+    const panelBytes = k.gemm_packed_b_size(8, depth) * 4;
+    for (const [j0, j1] of [[0, 16], [16, 40], [40, 45]]) {
+      k.gemm_f32(parts + j0 * 4, n, a, depth, m, depth, bp + (j0 / 8) * panelBytes, j1 - j0, bias + j0 * 4, 1);
+    }
+    expect(Array.from(f32(parts, m * n))).toEqual(Array.from(f32(whole, m * n)));
+  });
+});
+
+/** Round half to even, as wasm's `nearest`. */
+function nearest(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
+  /** The quantized rows as the kernel left them: u8 (relaxed builds) or i16 (the others). */
+  function readQuantized(inst: Awaited<ReturnType<typeof instance>>, qa: number, qs: number, m: number, depth: number) {
+    const rowBytes = inst.k.gemm_i8_a_row_bytes(depth);
+    const padded = Math.ceil(depth / 4) * 4;
+    const wide = rowBytes === 2 * padded;
+    expect(wide || rowBytes === padded, `row bytes ${rowBytes} for k ${depth}`).toBe(true);
+    const buffer = inst.k.memory.buffer;
+    const rows = Array.from({ length: m }, (_, r) =>
+      Array.from(wide ? new Int16Array(buffer, qa + r * rowBytes, padded) : new Uint8Array(buffer, qa + r * rowBytes, padded)),
+    );
+    const params = Array.from({ length: m }, (_, r) => ({ scale: new Float32Array(buffer, qs + r * 8, 1)[0], zp: new Int32Array(buffer, qs + r * 8 + 4, 1)[0] }));
+    return { rows, params };
+  }
+
+  it.each([
+    [3, 768, 768],
+    [5, 37, 40],
+    [4, 3, 3],
+    [2, 3072, 3072],
+    [3, 20, 31],
+  ])('quantize_rows_u7: m %i, k %i, lda %i: 7-bit codes within half a step of each value', async (m, depth, lda) => {
+    const inst = await instance();
+    const { k, alloc, last, f32 } = inst;
+    const a = randomF32((m - 1) * lda + depth, m + depth, -3, 5);
+    // A row of zeros, an all-positive row (the range still includes 0) and a row with an outlier.
+    for (let j = 0; j < depth; j++) a[j] = 0;
+    if (m > 1) for (let j = 0; j < depth; j++) a[lda + j] = 1 + Math.abs(a[lda + j]);
+    if (m > 2) a[2 * lda] = -40;
+    const ap = alloc(a.length);
+    f32(ap, a.length).set(a);
+    const qs = alloc(2 * m);
+    const qa = last(inst.bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    k.quantize_rows_u7(qa, qs, ap, lda, m, depth);
+    const { rows, params } = readQuantized(inst, qa, qs, m, depth);
+    for (let r = 0; r < m; r++) {
+      const x = Array.from(a.subarray(r * lda, r * lda + depth));
+      const lo = Math.min(0, ...x);
+      const hi = Math.max(0, ...x);
+      const { scale, zp } = params[r];
+      expect(scale).toBeCloseTo((hi - lo) / 127, 6);
+      expect(Number.isInteger(zp) && zp >= 0 && zp <= 127).toBe(true);
+      rows[r].forEach((q, j) => {
+        expect(q >= 0 && q <= 127, `row ${r} code ${j} = ${q}`).toBe(true);
+        if (j >= depth) expect(q, 'padding').toBe(0);
+        else expect(Math.abs((q - zp) * scale - x[j]), `row ${r} [${j}]`).toBeLessThanOrEqual(0.5 * scale * (1 + 1e-4) + 1e-7);
+      });
+    }
+  });
+
+  interface Case { m: number; k: number; n: number; lda?: number; ldc?: number; bias?: boolean; act?: number; seed?: number }
+
+  async function run({ m, k: depth, n, lda = depth, ldc = n, bias = true, act = 0, seed = 1 }: Case) {
+    const inst = await instance();
+    const { k, alloc, last, f32 } = inst;
+    const a = randomF32((m - 1) * lda + depth, seed, -2, 3);
+    const w = randomF32(n * depth, seed + 1, -0.5, 0.5);
+    const b = bias ? randomF32(n, seed + 2, -2, 2) : undefined;
+    const cLen = (m + 2) * ldc;
+    const cBuf = alloc(cLen);
+    const guard = randomF32(cLen, seed + 3, 100, 200);
+    f32(cBuf, cLen).set(guard);
+    const wPtr = alloc(w.length);
+    f32(wPtr, w.length).set(w);
+    const biasPtr = b ? alloc(n) : 0;
+    if (b) f32(biasPtr, n).set(b);
+    const ap = alloc(a.length);
+    f32(ap, a.length).set(a);
+    const qs = alloc(2 * m);
+    const qa = alloc(inst.bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    // Packed W is not padded: its last byte is the last byte of memory.
+    const size = k.gemm_i8_packed_b_size(n, depth);
+    expect(size).toBeGreaterThanOrEqual(n * depth);
+    const bp = last(inst.bytes(size)) + (inst.bytes(size) * 4 - size);
+    k.gemm_pack_b_i8(bp, wPtr, n, depth);
+    k.quantize_rows_u7(qa, qs, ap, lda, m, depth);
+    k.gemm_i8(cBuf + ldc * 4, ldc, qa, qs, m, depth, bp, n, biasPtr, act);
+
+    // Weights quantized as the kernel does, in f32: per output channel, symmetric, to [-127, 127].
+    const qw = new Int32Array(n * depth);
+    const sw = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const row = w.subarray(j * depth, (j + 1) * depth);
+      const amax = row.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
+      const inv = Math.fround(127 / amax);
+      row.forEach((v, kk) => (qw[j * depth + kk] = nearest(Math.fround(v * inv))));
+      sw[j] = Math.fround(amax / 127);
+    }
+    const { rows, params } = readQuantized(inst, qa, qs, m, depth);
+    const got = f32(cBuf, cLen);
+    const want = new Float64Array(cLen);
+    const tol = new Float64Array(cLen);
+    want.set(guard);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let kk = 0; kk < depth; kk++) acc += (rows[i][kk] - params[i].zp) * qw[j * depth + kk];
+        const x = acc * params[i].scale * sw[j] + (b ? b[j] : 0);
+        want[(i + 1) * ldc + j] = ACT[act](x);
+        // Exact integer sums; then an f32 product with the scales, the bias and the activation.
+        tol[(i + 1) * ldc + j] = 1e-6 * (1 + Math.abs(x) + Math.abs(b ? b[j] : 0)) * (act === 0 ? 1 : 10);
+      }
+    }
+    return mismatch(got, want, (i) => tol[i]);
+  }
+
+  it.each<Case>([
+    { m: 1, k: 4, n: 1 },
+    { m: 7, k: 768, n: 768 },
+    { m: 13, k: 37, n: 45, lda: 40, ldc: 50 },
+    { m: 6, k: 3072, n: 24 },
+    { m: 5, k: 3, n: 9, bias: false },
+    { m: 128, k: 128, n: 40 },
+    { m: 9, k: 20, n: 37, act: 1 },
+    { m: 9, k: 20, n: 37, act: 2 },
+    { m: 9, k: 20, n: 37, act: 3 },
+  ])('gemm_i8 is the exact integer product, dequantized: m=$m k=$k n=$n act=$act', async (c) => {
+    expect(await run(c)).toBeUndefined();
+  });
+
+  it('a range of panels is a packed W: column ranges give the same bits (the thread split)', async () => {
+    const { k, alloc, f32, bytes } = await instance();
+    const [m, depth, n] = [11, 36, 45];
+    const a = alloc(m * depth);
+    f32(a, m * depth).set(randomF32(m * depth, 51));
+    const w = alloc(n * depth);
+    f32(w, n * depth).set(randomF32(n * depth, 52));
+    const bp = alloc(bytes(k.gemm_i8_packed_b_size(n, depth)));
+    k.gemm_pack_b_i8(bp, w, n, depth);
+    const qa = alloc(bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qs = alloc(2 * m);
+    k.quantize_rows_u7(qa, qs, a, depth, m, depth);
+    const whole = alloc(m * n);
+    const parts = alloc(m * n);
+    k.gemm_i8(whole, n, qa, qs, m, depth, bp, n, 0, 1);
+    const panelBytes = k.gemm_i8_packed_b_size(8, depth);
+    for (const [j0, j1] of [[0, 8], [8, 40], [40, 45]]) k.gemm_i8(parts + j0 * 4, n, qa, qs, m, depth, bp + (j0 / 8) * panelBytes, j1 - j0, 0, 1);
+    expect(Array.from(f32(parts, m * n))).toEqual(Array.from(f32(whole, m * n)));
+  });
+
+  // 7 bits per row (the relaxed dot's limit) are coarse where one value dwarfs the rest: row 0 has a
+  // 12 among values in [-1, 1], so its step is 13/127 and its cosine drops to about 0.999.
+  it('stays close to the f32 product: cosine per row ≥ 0.9995, ≥ 0.998 with an outlier', async () => {
+    const { k, alloc, f32, bytes } = await instance();
+    const [m, depth, n] = [16, 768, 256];
+    const a = randomF32(m * depth, 61, -1, 1);
+    a[5] = 12; // an outlier, as hidden states have
+    const ap = alloc(m * depth);
+    f32(ap, m * depth).set(a);
+    const w = alloc(n * depth);
+    f32(w, n * depth).set(randomF32(n * depth, 62, -0.1, 0.1));
+    const bpF = alloc(k.gemm_packed_b_size(n, depth));
+    k.gemm_pack_b_f32(bpF, w, n, depth);
+    const bp = alloc(bytes(k.gemm_i8_packed_b_size(n, depth)));
+    k.gemm_pack_b_i8(bp, w, n, depth);
+    const qa = alloc(bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qs = alloc(2 * m);
+    const cF = alloc(m * n);
+    const cQ = alloc(m * n);
+    k.gemm_f32(cF, n, ap, depth, m, depth, bpF, n, 0, 0);
+    k.quantize_rows_u7(qa, qs, ap, depth, m, depth);
+    k.gemm_i8(cQ, n, qa, qs, m, depth, bp, n, 0, 0);
+    for (let i = 0; i < m; i++) {
+      const x = f32(cF + i * n * 4, n);
+      const y = f32(cQ + i * n * 4, n);
+      let dot = 0;
+      let xx = 0;
+      let yy = 0;
+      x.forEach((v, j) => ((dot += v * y[j]), (xx += v * v), (yy += y[j] * y[j])));
+      expect(dot / Math.sqrt(xx * yy), `row ${i}`).toBeGreaterThanOrEqual(i === 0 ? 0.998 : 0.9995);
+    }
+  });
 });
 
 describe('layernorm_f32', () => {
@@ -300,9 +509,14 @@ describe('attention_f32', () => {
     const mp = alloc(tokens);
     f32(mp, tokens).set(mask);
     const ctx = alloc(tokens * hidden);
-    // The promised scratch is seq f32, no more: it ends at the end of memory.
-    const scratch = last(seq);
-    k.attention_f32(ctx, qp, mp, batch, seq, hidden, heads, scratch);
+    f32(ctx, tokens * hidden).fill(NaN);
+    // The promised scratch, no more: it ends at the end of memory.
+    const scratch = last(k.attention_scratch_size(seq, hidden / heads));
+    // In two calls over (batch, head) ranges, as the thread pool splits it.
+    const pairs = batch * heads;
+    const cut = Math.floor(pairs / 2);
+    k.attention_f32(ctx, qp, mp, seq, hidden, heads, 0, cut, scratch);
+    k.attention_f32(ctx, qp, mp, seq, hidden, heads, cut, pairs, scratch);
 
     const d = hidden / heads;
     const want = new Float64Array(tokens * hidden);

@@ -20,6 +20,33 @@ export interface ReadOptions {
   fetch?: typeof fetch;
   /** Called as a file is read from disk, the network or the cache; the last call for a file has `loaded` equal to its size. */
   onProgress?: ProgressCallback;
+  /**
+   * Milliseconds a download may go without receiving anything (the response, or the next part of its
+   * body) before it fails with SOURCE_FAILED. Default 30000; Infinity waits forever.
+   */
+  stallTimeoutMs?: number;
+}
+
+/**
+ * fetch itself never gives up on a server that stops sending (Node's undici does after 5 minutes),
+ * so a tab or a worker would wait forever. huggingface_hub allows 10 s; we allow a slow link more.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** setTimeout fires at once when asked to wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `promise`, unless nothing settles it for `ms`: then `onStall` releases what it waits on, and it rejects. */
+function unlessStalled<T>(promise: Promise<T>, ms: number, onStall: () => void): Promise<T> {
+  if (ms === Infinity) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Rejected first: releasing a reader settles its pending read, which must not win the race.
+      reject(new Error(`nothing received for ${ms / 1000} s`));
+      onStall();
+    }, Math.min(ms, MAX_TIMER_MS));
+  });
+  return Promise.race([promise, stalled]).finally(() => clearTimeout(timer));
 }
 
 /** The caller's fetch, or the global one called as a plain function (browsers reject other receivers). */
@@ -33,10 +60,16 @@ export function resolveFetch(custom: typeof fetch | undefined): typeof fetch {
   };
 }
 
-/** GET `url`; a failure to get any response (DNS, refused, offline, TLS) is SOURCE_FAILED. */
-export async function httpGet(fetchFn: typeof fetch, url: string, headers?: Record<string, string>): Promise<Response> {
+/** GET `url`; a failure to get any response (DNS, refused, offline, TLS, a stall) is SOURCE_FAILED. */
+export async function httpGet(
+  fetchFn: typeof fetch,
+  url: string,
+  headers?: Record<string, string>,
+  stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS,
+): Promise<Response> {
+  const controller = new AbortController();
   try {
-    return await fetchFn(url, headers ? { headers } : undefined);
+    return await unlessStalled(fetchFn(url, { headers, signal: controller.signal }), stallTimeoutMs, () => controller.abort());
   } catch (error) {
     if (error instanceof AlbertError) throw error;
     throw new AlbertError('SOURCE_FAILED', `could not fetch ${url}: ${describeError(error)}`, { cause: error });
@@ -50,26 +83,36 @@ export function describeStatus(response: Response): string {
 
 /**
  * Reads the whole body, reporting progress after every chunk. Checks the length against
- * Content-Length, so a connection that ends early never passes for a complete file.
+ * Content-Length, so a connection that ends early never passes for a complete file, and fails a
+ * body that stops arriving.
  */
 export async function readBody(
   response: Response,
   url: string,
   file: string,
   onProgress?: ProgressCallback,
+  stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS,
 ): Promise<Uint8Array> {
   // With Content-Encoding the header counts compressed bytes, not the ones fetch hands us.
   const encoding = response.headers.get('content-encoding');
   const declared = Number(response.headers.get('content-length') ?? NaN);
   const total = (!encoding || encoding === 'identity') && Number.isSafeInteger(declared) ? declared : undefined;
 
-  let buffer = new Uint8Array(total ?? 1 << 16);
+  let buffer: Uint8Array;
+  try {
+    buffer = new Uint8Array(total ?? 1 << 16);
+  } catch (cause) {
+    await response.body?.cancel();
+    throw new AlbertError('OUT_OF_MEMORY', `${file} from ${url} is ${total} bytes (Content-Length), more than this runtime can hold in memory`, { cause });
+  }
   let loaded = 0;
   onProgress?.({ file, loaded, total });
   const reader = response.body?.getReader();
   try {
     for (;;) {
-      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      const chunk = reader
+        ? await unlessStalled(reader.read(), stallTimeoutMs, () => void reader.cancel().catch(() => {}))
+        : { done: true as const, value: undefined };
       if (chunk.done) break;
       if (loaded + chunk.value.length > buffer.length) {
         const grown = new Uint8Array(Math.max(buffer.length * 2, loaded + chunk.value.length));

@@ -41,6 +41,7 @@ export class HubSource {
   private readonly endpoint: string;
   private readonly fetch: typeof fetch;
   private readonly onProgress: ProgressCallback | undefined;
+  private readonly stallTimeoutMs: number | undefined;
   private readonly onWarning: (message: string) => void;
   private readonly cacheDir: string | undefined;
   private readonly revalidate: boolean;
@@ -58,6 +59,7 @@ export class HubSource {
     this.endpoint = (options.endpoint ?? readEnv('HF_ENDPOINT') ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
     this.fetch = resolveFetch(options.fetch);
     this.onProgress = options.onProgress;
+    this.stallTimeoutMs = options.stallTimeoutMs;
     this.onWarning = options.onWarning ?? ((message) => console.warn(message));
     if (options.cache === false) this.cache = Promise.resolve(undefined);
     this.cacheDir = options.cacheDir;
@@ -85,7 +87,7 @@ export class HubSource {
 
     let response: Response;
     try {
-      response = await httpGet(this.fetch, url, cached?.etag !== undefined ? { 'If-None-Match': cached.etag } : undefined);
+      response = await httpGet(this.fetch, url, cached?.etag !== undefined ? { 'If-None-Match': cached.etag } : undefined, this.stallTimeoutMs);
     } catch (error) {
       return this.useCached(cached, file, describeError(error), error);
     }
@@ -99,7 +101,7 @@ export class HubSource {
     if (response.ok) {
       let bytes: Uint8Array;
       try {
-        bytes = await readBody(response, url, file, this.onProgress);
+        bytes = await readBody(response, url, file, this.onProgress, this.stallTimeoutMs);
       } catch (error) {
         return this.useCached(cached, file, describeError(error), error);
       }

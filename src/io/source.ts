@@ -46,9 +46,10 @@ export function openSource(source: ModelSource, options: SourceOptions = {}): Fi
     if (source.protocol === 'file:') return new LocalDirectorySource(source, options);
     throw new AlbertError('INPUT_INVALID', `model source ${source.href}: only http:, https: and file: URLs are supported`);
   }
-  if (isFileSource(source)) return source;
-  if (typeof source === 'object' && source !== null) return new InMemorySource(source);
-  throw new AlbertError('INPUT_INVALID', `model source must be a path, URL, hub id, object of files or FileSource, got ${typeof source}`);
+  if (typeof source !== 'object' || source === null) {
+    throw new AlbertError('INPUT_INVALID', `model source must be a path, URL, hub id, object of files or FileSource, got ${source === null ? 'null' : typeof source}`);
+  }
+  return isFileSource(source) ? source : new InMemorySource(source);
 }
 
 function isFileSource(source: object): source is FileSource {
@@ -138,6 +139,7 @@ class UrlPrefixSource extends FindingSource {
   private readonly prefix: string;
   private readonly fetch: typeof fetch;
   private readonly onProgress: ProgressCallback | undefined;
+  private readonly stallTimeoutMs: number | undefined;
 
   constructor(prefix: string, options: ReadOptions) {
     super();
@@ -145,11 +147,12 @@ class UrlPrefixSource extends FindingSource {
     this.description = `URL prefix ${this.prefix}/`;
     this.fetch = resolveFetch(options.fetch);
     this.onProgress = options.onProgress;
+    this.stallTimeoutMs = options.stallTimeoutMs;
   }
 
   async tryRead(name: string): Promise<Uint8Array | undefined> {
     const url = `${this.prefix}/${name.split('/').map(encodeURIComponent).join('/')}`;
-    const response = await httpGet(this.fetch, url);
+    const response = await httpGet(this.fetch, url, undefined, this.stallTimeoutMs);
     if (response.status === 404) {
       await response.body?.cancel();
       return undefined;
@@ -158,7 +161,7 @@ class UrlPrefixSource extends FindingSource {
       await response.body?.cancel();
       throw new AlbertError('SOURCE_FAILED', `could not download ${name} from ${url} (${describeStatus(response)})`);
     }
-    return readBody(response, url, name, this.onProgress);
+    return readBody(response, url, name, this.onProgress, this.stallTimeoutMs);
   }
 }
 

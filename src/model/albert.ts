@@ -5,13 +5,15 @@ import { SafeTensors } from '../io/safetensors.js';
 import { openSource, type ModelSource, type SourceOptions } from '../io/source.js';
 import { Arena, formatBytes } from '../runtime/arena.js';
 import { Act, type Kernels } from '../runtime/kernels.js';
-import { instantiateKernels, type WasmSource } from '../runtime/module.js';
+import { loadKernels, type KernelVariant, type WasmSource } from '../runtime/module.js';
+import { ParallelKernels, ThreadPool } from '../runtime/pool.js';
 import { prepareBatch, type Batch, type ForwardInputs } from './inputs.js';
 import { placeWeights } from './load.js';
-import { HEAD_BY_ARCHITECTURE, weightTable, type HeadKind, type LayerWeights, type ModelWeights } from './weights.js';
+import { HEAD_BY_ARCHITECTURE, weightTable, type HeadKind, type LayerWeights, type ModelWeights, type WeightSlot, type WeightTable } from './weights.js';
 
 export type { ForwardInputs, IdMatrix } from './inputs.js';
 export type { HeadKind } from './weights.js';
+export type { KernelVariant } from '../runtime/module.js';
 
 /** The shape transformers.js and onnxruntime-web users know. */
 export interface Tensor {
@@ -39,12 +41,33 @@ export interface LoadOptions extends SourceOptions {
   wasm?: WasmSource;
   /** Told about checkpoint tensors the model does not use, cached files used offline, and similar. */
   onWarning?: (message: string) => void;
+  /**
+   * Which build of the kernels runs. Default: the best this runtime validates and computes right
+   * (relaxed SIMD where it works; a threads build when `threads` > 1 and workers can share memory).
+   * A forced variant the runtime cannot run fails the load.
+   */
+  kernels?: KernelVariant;
+  /**
+   * Threads for the pass, the calling one included (default 1). Where workers cannot share memory
+   * (workerd, pages without COOP/COEP) the model runs on one and says why in `info.threadsNote`.
+   */
+  threads?: number;
+  /**
+   * 'int8' quantizes the encoder's Linear weights at load (per output channel, symmetric) and their
+   * inputs per row at run time; embeddings, attention, LayerNorm and the heads stay f32. Default 'f32'.
+   */
+  dtype?: Dtype;
 }
+
+export type Dtype = 'f32' | 'int8';
 
 export interface ModelInfo {
   head: HeadKind;
-  kernels: 'simd';
-  threads: 1;
+  kernels: KernelVariant;
+  threads: number;
+  /** Why fewer threads run than were asked for. */
+  threadsNote?: string;
+  dtype: Dtype;
   /** Bytes of linear memory holding the packed weights. */
   weightBytes: number;
   /** Checkpoint tensors that were not used. */
@@ -91,6 +114,10 @@ interface Workspace {
   /** Attention output, then the residual-normed h₁ of the layer, [T, H]. */
   attn: number;
   ffn: number;
+  /** int8 only: the input of the Linear layer at hand, quantized per row, and each row's scale and zero point. */
+  qa: number;
+  qs: number;
+  /** Attention's scratch, per thread: a head's packed K and V and its [seq, seq] scores. */
   scratch: number;
   pooled: number;
   lmRows: number;
@@ -102,6 +129,9 @@ export class AlbertModel {
   readonly config: AlbertConfig;
   readonly info: ModelInfo;
   private readonly kernels: Kernels;
+  /** The kernels the pass calls, split over the threads when there are several. */
+  private readonly ops: ParallelKernels;
+  private readonly pool?: ThreadPool;
   private readonly arena: Arena;
   private readonly weights: ModelWeights;
   private readonly act: Act;
@@ -110,9 +140,11 @@ export class AlbertModel {
   private workspaceBase = 0;
   private workspaceBytes = 0;
 
-  private constructor(config: AlbertConfig, kernels: Kernels, arena: Arena, weights: ModelWeights, info: ModelInfo) {
+  private constructor(config: AlbertConfig, kernels: Kernels, pool: ThreadPool | undefined, arena: Arena, weights: ModelWeights, info: ModelInfo) {
     this.config = config;
     this.kernels = kernels;
+    this.pool = pool;
+    this.ops = new ParallelKernels(kernels, pool);
     this.arena = arena;
     this.weights = weights;
     this.info = info;
@@ -135,19 +167,42 @@ export class AlbertModel {
     if (head === 'sequence-classification' && !hasPooler) {
       throw new AlbertError('CHECKPOINT_MISMATCH', `${st.fileName} has no pooler, which ${config.architectures[0]} classifies from`);
     }
-    const kernels = await instantiateKernels(options.wasm);
-    const arena = new Arena(kernels);
-    const { weights, unexpected } = placeWeights(weightTable(config, head, hasPooler), st, kernels, arena);
-    if (unexpected.length) {
-      options.onWarning?.(`${st.fileName}: ${unexpected.length} tensor(s) not used by ${head === 'none' ? 'AlbertModel' : head}: ${unexpected.join(', ')}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new AlbertError('INPUT_INVALID', `threads must be a whole number ≥ 1, got ${threads}`);
+    const dtype = options.dtype ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'int8') throw new AlbertError('INPUT_INVALID', `dtype must be 'f32' or 'int8', got ${String(dtype)}`);
+    const loaded = await loadKernels({ wasm: options.wasm, kernels: options.kernels, threads: threads > 1 });
+    const arena = new Arena(loaded.kernels);
+    const started = threads > 1 ? await ThreadPool.start(loaded, arena, threads) : undefined;
+    const pool = started instanceof ThreadPool ? started : undefined;
+    const table = weightTable(config, head, hasPooler);
+    const quantized = dtype === 'int8' ? int8Slots(table) : undefined;
+    const beforeWeights = arena.used;
+    let placed: ReturnType<typeof placeWeights>;
+    try {
+      placed = placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
+    } catch (err) {
+      pool?.close();
+      throw err;
     }
-    return new AlbertModel(config, kernels, arena, weights, {
+    const { weights, unexpected } = placed;
+    if (unexpected.length) {
+      options.onWarning?.(`${st.fileName}: ${unexpected.length} tensor(s) not used by ${head === 'none' ? 'AlbertModel' : head}: ${unexpected.map(quote).join(', ')}`);
+    }
+    return new AlbertModel(config, loaded.kernels, pool, arena, weights, {
       head,
-      kernels: 'simd',
-      threads: 1,
-      weightBytes: arena.used,
+      kernels: loaded.variant,
+      threads: pool?.size ?? 1,
+      ...(typeof started === 'string' ? { threadsNote: `${threads} threads asked for, running on 1: ${started}` } : {}),
+      dtype,
+      weightBytes: arena.used - beforeWeights,
       unexpectedTensors: unexpected,
     });
+  }
+
+  /** Ends the worker threads (if any); the model cannot run after. */
+  dispose(): void {
+    this.pool?.close();
   }
 
   /** The outputs this checkpoint can produce. */
@@ -177,7 +232,7 @@ export class AlbertModel {
     }
     const x = prepareBatch(inputs, this.config);
     const lmRows = this.lmRows(x, options.logitsAt);
-    const ws = this.workspace(x, lmRows?.length ?? x.batch * x.seq);
+    const ws = this.workspace(x, wanted, lmRows?.length ?? x.batch * x.seq);
     return this.run(x, ws, wanted, lmRows);
   }
 
@@ -202,10 +257,12 @@ export class AlbertModel {
    * Places the activations for this call above the weights, growing memory only when a call is larger
    * than every one before it. Fails before touching anything if the batch cannot fit.
    */
-  private workspace(x: Batch, lmRowCount: number): Workspace {
+  private workspace(x: Batch, wanted: Set<OutputName>, lmRowCount: number): Workspace {
     const { hiddenSize: H, embeddingSize: E, intermediateSize: I, vocabSize: V, numLabels } = this.config;
     const T = x.batch * x.seq;
-    const headWidth = Math.max(this.weights.maskedLm ? V : 0, numLabels, 2);
+    // Head buffers only when a head output is asked for: the MLM logits alone are T × vocab.
+    const heads = wanted.has('logits') || wanted.has('start_logits') || wanted.has('end_logits');
+    const lm = heads && this.weights.maskedLm !== undefined;
     const sizes: Record<keyof Workspace, number> = {
       ids: T,
       types: T,
@@ -216,11 +273,13 @@ export class AlbertModel {
       ctx: T * H,
       attn: T * H,
       ffn: T * I,
-      scratch: x.seq * x.seq,
+      qa: this.info.dtype === 'int8' ? (T * this.kernels.gemm_i8_a_row_bytes(Math.max(E, H, I))) / 4 : 0,
+      qs: this.info.dtype === 'int8' ? 2 * T : 0,
+      scratch: this.ops.attentionScratchSize(x.seq, H / this.config.numAttentionHeads),
       pooled: x.batch * H,
-      lmRows: this.weights.maskedLm ? lmRowCount * H : 0,
-      lmHidden: this.weights.maskedLm ? lmRowCount * E : 0,
-      logits: Math.max(lmRowCount, T) * headWidth,
+      lmRows: lm ? lmRowCount * H : 0,
+      lmHidden: lm ? lmRowCount * E : 0,
+      logits: lm ? lmRowCount * V : heads ? T * Math.max(numLabels, 2) : 0,
     };
     const offsets = {} as Workspace;
     let bytes = 0;
@@ -247,7 +306,7 @@ export class AlbertModel {
 
   /** The ALBERT forward pass. T = batch·seq tokens; every buffer is [T, width] row-major. */
   private run(x: Batch, ws: Workspace, wanted: Set<OutputName>, lmRows: number[] | undefined): ForwardOutputs {
-    const k = this.kernels;
+    const k = this.ops;
     const w = this.weights;
     const c = this.config;
     const { hiddenSize: H, embeddingSize: E, layerNormEps: eps } = c;
@@ -262,9 +321,9 @@ export class AlbertModel {
     this.arena.f32(ws.maskAdd, T).set(x.maskAdd);
 
     // Embeddings in E dims, LayerNorm, then the factorized projection E → H.
-    k.embed_f32(ws.emb, ws.ids, ws.types, T, L, w.embeddings.word, w.embeddings.tokenType, w.embeddings.position, E);
+    this.kernels.embed_f32(ws.emb, ws.ids, ws.types, T, L, w.embeddings.word, w.embeddings.tokenType, w.embeddings.position, E);
     k.layernorm_f32(ws.emb, ws.emb, 0, w.embeddings.norm.gamma, w.embeddings.norm.beta, T, E, eps);
-    k.gemm_f32(ws.h, H, ws.emb, E, T, E, w.mappingIn.weight, H, w.mappingIn.bias, Act.None);
+    this.linear(ws.h, ws.emb, T, E, w.mappingIn, H, Act.None, ws);
 
     const hidden: Float32Array[] = [];
     if (wanted.has('hidden_states')) hidden.push(read(ws.h, [T * H]).data);
@@ -333,17 +392,36 @@ export class AlbertModel {
 
   /** One ALBERT layer, updating ws.h in place. */
   private layer(w: LayerWeights, ws: Workspace, B: number, L: number): void {
-    const k = this.kernels;
+    const k = this.ops;
     const { hiddenSize: H, intermediateSize: I, numAttentionHeads: heads, layerNormEps: eps } = this.config;
     const T = B * L;
     // Self-attention: [Q K V] = h·W_qkv + b, ctx = softmax(QKᵀ/√d + mask)·V, h₁ = LN(ctx·W_o + b_o + h).
-    k.gemm_f32(ws.qkv, 3 * H, ws.h, H, T, H, w.qkv.weight, 3 * H, w.qkv.bias, Act.None);
+    this.linear(ws.qkv, ws.h, T, H, w.qkv, 3 * H, Act.None, ws);
     k.attention_f32(ws.ctx, ws.qkv, ws.maskAdd, B, L, H, heads, ws.scratch);
-    k.gemm_f32(ws.attn, H, ws.ctx, H, T, H, w.attentionOutput.weight, H, w.attentionOutput.bias, Act.None);
+    this.linear(ws.attn, ws.ctx, T, H, w.attentionOutput, H, Act.None, ws);
     k.layernorm_f32(ws.attn, ws.attn, ws.h, w.attentionNorm.gamma, w.attentionNorm.beta, T, H, eps);
     // Feed-forward: h = LN(act(h₁·W₁ + b₁)·W₂ + b₂ + h₁).
-    k.gemm_f32(ws.ffn, I, ws.attn, H, T, H, w.ffn.weight, I, w.ffn.bias, this.act);
-    k.gemm_f32(ws.ctx, H, ws.ffn, I, T, I, w.ffnOutput.weight, H, w.ffnOutput.bias, Act.None);
+    this.linear(ws.ffn, ws.attn, T, H, w.ffn, I, this.act, ws);
+    this.linear(ws.ctx, ws.ffn, T, I, w.ffnOutput, H, Act.None, ws);
     k.layernorm_f32(ws.h, ws.ctx, ws.attn, w.outputNorm.gamma, w.outputNorm.beta, T, H, eps);
   }
+
+  /**
+   * y = act(x·Wᵀ + b) for an encoder Linear layer, x [rows, inputs] and y [rows, outputs]. With
+   * dtype int8 the weights are int8 (int8Slots) and x is quantized per row first.
+   */
+  private linear(y: number, x: number, rows: number, inputs: number, w: { weight: number; bias: number }, outputs: number, act: Act, ws: Workspace): void {
+    if (this.info.dtype === 'int8') {
+      this.ops.quantize_rows_u7(ws.qa, ws.qs, x, inputs, rows, inputs);
+      this.ops.gemm_i8(y, outputs, ws.qa, ws.qs, rows, inputs, w.weight, outputs, w.bias, act);
+    } else {
+      this.ops.gemm_f32(y, outputs, x, inputs, rows, inputs, w.weight, outputs, w.bias, act);
+    }
+  }
+}
+
+/** The weights dtype int8 quantizes: the encoder's Linear layers, where the time goes. */
+function int8Slots(table: WeightTable): Set<WeightSlot> {
+  const layers = table.groups.flat().flatMap((l) => [l.qkv.weight, l.attentionOutput.weight, l.ffn.weight, l.ffnOutput.weight]);
+  return new Set([table.mappingIn.weight, ...layers]);
 }

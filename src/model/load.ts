@@ -70,10 +70,11 @@ function resolve(table: WeightTable, st: SafeTensors, prefix: string) {
 
 /**
  * Copies every tensor of the table into linear memory once (converting F16/BF16 to f32) and packs
- * Linear weights into the GEMM's panels. Returns the table with each slot replaced by its pointer,
- * and the checkpoint's tensors the model does not use.
+ * Linear weights into the GEMM's panels: the int8 GEMM's (quantized) for the slots `int8` selects,
+ * the f32 GEMM's for the others. Returns the table with each slot replaced by its pointer, and the
+ * checkpoint's tensors the model does not use.
  */
-export function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kernels, arena: Arena) {
+export function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kernels, arena: Arena, int8?: (slot: WeightSlot) => boolean) {
   const { keys, unexpected } = resolve(table, st, encoderPrefix(st));
 
   const place = (slot: WeightSlot): number => {
@@ -88,11 +89,13 @@ export function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kerne
     }
     // Packed: stage [out, in] rows (Q, K, V stacked) above the destination, pack, free the stage.
     const n = names.length * rows;
-    const dst = arena.alloc(kernels.gemm_packed_b_size(n, rowSize) * 4);
+    const quantize = int8?.(slot) ?? false;
+    const dst = arena.alloc(quantize ? kernels.gemm_i8_packed_b_size(n, rowSize) : kernels.gemm_packed_b_size(n, rowSize) * 4);
     const mark = arena.mark();
     const stage = arena.alloc(n * rowSize * 4);
     names.forEach((name, i) => st.readF32(name, arena.f32(stage + i * count * 4, count)));
-    kernels.gemm_pack_b_f32(dst, stage, n, rowSize);
+    if (quantize) kernels.gemm_pack_b_i8(dst, stage, n, rowSize);
+    else kernels.gemm_pack_b_f32(dst, stage, n, rowSize);
     arena.release(mark);
     return dst;
   };

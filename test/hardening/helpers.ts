@@ -57,11 +57,6 @@ export async function expectAlbertError(action: () => unknown, code: AlbertError
   return caught;
 }
 
-/** Whether `error` is one the library reports on purpose; anything else escaping is a bug. */
-export function isAlbertError(error: unknown): boolean {
-  return error instanceof AlbertError;
-}
-
 /** The row-major [batch, sequence, width] slice of row `b`'s first `length` positions. */
 export function rowSlice(data: Float32Array, seq: number, width: number, b: number, length = seq): Float32Array {
   return data.subarray(b * seq * width, (b * seq + length) * width);

@@ -53,7 +53,7 @@ export function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>,
   let worstErr = 0;
   for (let i = 0; i < expected.length; i++) {
     const diff = Math.abs(actual[i] - expected[i]);
-    const err = Math.min(diff, diff / Math.abs(expected[i]));
+    const err = diff === 0 ? 0 : Math.min(diff, diff / Math.abs(expected[i]));
     if (!(err <= tol) && (worst < 0 || err > worstErr || Number.isNaN(err))) {
       worst = i;
       worstErr = err;

@@ -1,110 +1,102 @@
 /**
- * Starts each runtime on the built package (dist/, as `npm run build` leaves it), hands it a probe
- * request and returns its answer with the wall-clock time it took. One function per runtime; each
- * one fails loudly when its runtime cannot start.
+ * Starting each runtime the package promises, for the tests in this folder: Node, Deno and Bun as
+ * commands, workerd from a generated config, Chromium through playwright-core, and the loopback
+ * server that gives pages and workers their files. Each fails loudly when its runtime cannot start.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, relative } from 'node:path';
+import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer, type TestServer } from '../io/http-server.js';
+import { chromium, type Page } from 'playwright-core';
+import type { TestContext } from 'vitest';
 import { FIXTURES_DIR, SHARED_DIR } from '../helpers/fixtures.js';
+import { startServer, type TestServer } from '../io/http-server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
-export interface ProbeRequest {
-  /** A folder of ../shared/fixtures. */
-  fixture: string;
-  cases: { name: string; inputs: object }[];
-  outputs: string[];
-}
+/** The runtimes' binaries, from their npm packages. */
+export const bin = (name: 'deno' | 'bun' | 'workerd') => join(ROOT, 'node_modules/.bin', name);
 
-export interface ProbeAnswer {
-  runtime: string;
-  outputs: Record<string, Record<string, { dims: number[]; data: number[] }>>;
-  /** From the library's import to the first forward result, as the runtime's clock says (workerd's stands still while code runs). */
-  firstResultMs: number;
-  /** The largest the wasm linear memory grew to. */
-  wasmMemoryBytes: number;
-  weightBytes: number;
-}
-
-export interface Probed {
-  answer: ProbeAnswer;
-  /** From starting the runtime (for Chromium: from opening the page) to having the answer. */
-  wallMs: number;
-  /** workerd only: the process's peak resident memory (VmHWM), all of workerd included. */
-  peakRssBytes?: number;
-}
-
-/** Node, Deno and Bun run the same script; only the command differs. */
-const COMMANDS = {
-  node: () => [process.execPath],
-  deno: () => [bin('deno'), 'run', '--no-lock', `--allow-read=${ROOT},${SHARED_DIR}`],
-  bun: () => [bin('bun')],
-} satisfies Record<string, () => string[]>;
-
-export type CommandRuntime = keyof typeof COMMANDS;
-
-export async function probeCommand(runtime: CommandRuntime, request: ProbeRequest): Promise<Probed> {
-  const [command, ...args] = COMMANDS[runtime]();
+/** Runs a command to its end; fails with its output unless it exits with 0. */
+export async function runCommand(argv: string[], stdin = ''): Promise<{ stdout: string; wallMs: number }> {
   const started = performance.now();
-  const child = spawn(command, [...args, join(ROOT, 'test/runtimes/probe-cli.mjs')], {
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end(JSON.stringify({ ...request, fixtureDir: join(FIXTURES_DIR, request.fixture) }));
-  const [stdout, stderr, code] = await Promise.all([collect(child.stdout), collect(child.stderr), exitOf(child)]);
-  if (code !== 0) throw new Error(`${runtime} exited with ${code}:\n${stderr}`);
-  return { answer: JSON.parse(stdout), wallMs: performance.now() - started };
+  child.stdin!.end(stdin);
+  const [stdout, stderr, code] = await Promise.all([collect(child.stdout!), collect(child.stderr!), exitOf(child)]);
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited with ${code}:\n${stderr}${stdout.slice(0, 4000)}`);
+  return { stdout, wallMs: performance.now() - started };
 }
 
 /**
- * workerd with a minimal config: the probe worker, the package's `workerd` bundle as the module
- * `albert-wasm`, the kernels as a wasm module, and either the fixture's files as data bindings or,
- * for a request that names a `modelUrl` (served by `fixtureServer`), loopback network access.
+ * Every kernel variant in dist/ as a wasm module named as dist/workerd.js imports it ('./<file>'):
+ * workers get their wasm as modules, never as bytes.
  */
-export async function probeWorkerd(request: ProbeRequest & { modelUrl?: string }): Promise<Probed> {
+export function kernelModules(): [string, 'wasm', string][] {
+  return readdirSync(join(ROOT, 'dist'))
+    .filter((file) => file.endsWith('.wasm'))
+    .map((file) => [file, 'wasm', join(ROOT, 'dist', file)]);
+}
+
+export interface WorkerConfig {
+  /** [name, kind, file]; the first module is the worker's entry. */
+  modules: [string, 'esModule' | 'wasm', string][];
+  /** A data binding is a file's bytes, a text binding a value. */
+  bindings?: ({ name: string; data: string } | { name: string; text: string })[];
+  compatibilityDate?: string;
+}
+
+export interface Workerd {
+  origin: string;
+  /** The process's peak resident memory (VmHWM) so far, all of workerd included. */
+  peakRssBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * workerd serving one worker on a free loopback port, with fetch() allowed to loopback addresses
+ * only (where `fixtureServer` runs). Resolves once it listens.
+ */
+export async function startWorkerd(worker: WorkerConfig): Promise<Workerd> {
   const dir = await mkdtemp(join(tmpdir(), 'albert-workerd-'));
   const embed = (path: string) => `embed ${JSON.stringify(relative(dir, path))}`;
-  const fixture = join(FIXTURES_DIR, request.fixture);
-  const bindings = request.modelUrl
-    ? ''
-    : `(name = "MODEL_CONFIG", data = ${embed(join(fixture, 'config.json'))}),
-        (name = "MODEL_WEIGHTS", data = ${embed(join(fixture, 'model.safetensors'))}),`;
+  const modules = worker.modules.map(([name, kind, file]) => `(name = ${JSON.stringify(name)}, ${kind} = ${embed(file)})`);
+  const bindings = (worker.bindings ?? []).map((b) =>
+    'data' in b ? `(name = "${b.name}", data = ${embed(b.data)})` : `(name = "${b.name}", text = ${JSON.stringify(b.text)})`,
+  );
   await writeFile(
     join(dir, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
-    (name = "probe", worker = (
-      modules = [
-        (name = "worker.js", esModule = ${embed(join(ROOT, 'test/runtimes/probe-worker.mjs'))}),
-        (name = "probe.js", esModule = ${embed(join(ROOT, 'test/runtimes/probe.js'))}),
-        (name = "albert-wasm", esModule = ${embed(join(ROOT, 'dist/workerd.js'))}),
-        (name = "albert.wasm", wasm = ${embed(join(ROOT, 'dist/albert.wasm'))}),
-      ],
-      bindings = [${bindings}],
-      compatibilityDate = "2025-09-01",
+    (name = "main", worker = (
+      modules = [${modules.join(', ')}],
+      bindings = [${bindings.join(', ')}],
+      compatibilityDate = ${JSON.stringify(worker.compatibilityDate ?? '2025-09-01')},
       globalOutbound = "loopback",
     )),
     (name = "loopback", network = (allow = ["local"])),
   ],
-  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "probe")],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 `,
   );
-  const started = performance.now();
   // workerd reports the port it bound on the control descriptor (fd 3) once it is ready.
   const child = spawn(bin('workerd'), ['serve', join(dir, 'config.capnp'), 'config', '--control-fd=3'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   const stderr = collect(child.stderr!);
+  const close = async () => {
+    child.kill();
+    await exitOf(child);
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = '';
@@ -115,22 +107,36 @@ const config :Workerd.Config = (
           if (message.event === 'listen' && message.port) resolve(message.port);
         }
       });
-      child.on('exit', async (code) => reject(new Error(`workerd exited with ${code} before listening:\n${await stderr}`)));
+      exitOf(child).then(async (code) => reject(new Error(`workerd exited with ${code} before listening:\n${await stderr}`)), reject);
     });
-    const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(request) });
-    if (!response.ok) {
-      const body = await response.text();
-      child.kill();
-      throw new Error(`workerd answered HTTP ${response.status}:\n${body}\n${await stderr}`);
-    }
-    const answer = (await response.json()) as ProbeAnswer;
-    const wallMs = performance.now() - started;
-    return { answer, wallMs, peakRssBytes: await peakRss(child.pid!) };
-  } finally {
-    child.kill();
-    await exitOf(child);
-    await rm(dir, { recursive: true, force: true });
+    return {
+      origin: `http://127.0.0.1:${port}`,
+      async peakRssBytes() {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
   }
+}
+
+/**
+ * The Chromium that CHROMIUM_PATH names. Outside CI it may be unset, and then the test says it
+ * skipped; in CI (.ci/run sets it) a missing browser fails the test.
+ */
+export function chromiumPath(context: TestContext): string {
+  const path = process.env.CHROMIUM_PATH;
+  if (!path) {
+    if (process.env.CI === 'true') throw new Error('CHROMIUM_PATH must be set in CI (.ci/run sets it to /usr/bin/chromium)');
+    const why = 'CHROMIUM_PATH is unset; set it to a Chromium binary (e.g. /usr/bin/chromium) to run the browser tests';
+    console.warn(`skipped: ${context.task.fullName}: ${why}`);
+    context.skip(why);
+  }
+  if (!existsSync(path)) throw new Error(`CHROMIUM_PATH=${path} does not exist`);
+  return path;
 }
 
 /** The flags that run this Chromium headless on a machine without a GPU or a desktop session. */
@@ -143,29 +149,34 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** Chromium, driven by playwright-core, opening test/runtimes/probe.html from `fixtureServer`. */
-export async function probeChromium(request: ProbeRequest, executablePath: string, server: TestServer): Promise<Probed> {
-  // playwright starts each browser with a fresh, temporary profile.
+/** A fresh Chromium (playwright gives each launch a new temporary profile) with one page; errors on the page are added to any failure. */
+export async function withChromium<T>(executablePath: string, use: (page: Page) => Promise<T>): Promise<T> {
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(String(error)));
     page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    const started = performance.now();
-    await page.goto(`${server.origin}/test/runtimes/probe.html`);
-    const answer = await page
-      .evaluate((r) => (window as unknown as { probe(r: object): Promise<ProbeAnswer> }).probe(r), {
-        ...request,
-        fixtureUrl: `${server.origin}/fixtures/${request.fixture}`,
-      })
-      .catch((error: Error) => {
-        throw new Error(`${error.message}\n${problems.join('\n')}`);
-      });
-    return { answer, wallMs: performance.now() - started };
+    return await use(page).catch((error: Error) => {
+      throw new Error(`${error.message}\n${problems.join('\n')}`, { cause: error });
+    });
   } finally {
     await browser.close();
   }
+}
+
+/** fixtures/base's weights with albert-base-v2's real tokenizer: a model the tasks run end to end. */
+const BASE_WITH_TOKENIZER: Record<string, string> = {
+  'config.json': join(FIXTURES_DIR, 'base/config.json'),
+  'model.safetensors': join(FIXTURES_DIR, 'base/model.safetensors'),
+  'spiece.model': join(SHARED_DIR, 'models/albert-base-v2/spiece.model'),
+};
+
+/** BASE_WITH_TOKENIZER as a directory of links (the fixtures are never copied); remove it when done. */
+export async function baseWithTokenizerDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'albert-base-v2-'));
+  for (const [name, file] of Object.entries(BASE_WITH_TOKENIZER)) await symlink(file, join(dir, name));
+  return dir;
 }
 
 /** URL prefixes the fixture server answers, and the folders behind them; nothing else is served. */
@@ -173,9 +184,11 @@ const SERVED: Record<string, string> = {
   '/dist/': join(ROOT, 'dist'),
   '/test/runtimes/': join(ROOT, 'test/runtimes'),
   '/examples/': join(ROOT, 'examples'),
-  '/fixtures/': join(SHARED_DIR, 'fixtures'),
-  '/models/': join(SHARED_DIR, 'models'),
+  '/fixtures/': FIXTURES_DIR,
 };
+
+/** Where the fixture server offers BASE_WITH_TOKENIZER. */
+export const BASE_WITH_TOKENIZER_PATH = '/models/albert-base-v2-random';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -185,14 +198,19 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** A loopback static server for the browser page and for workers that fetch their weights. */
+function servedFile(path: string): string | undefined {
+  if (path.startsWith(`${BASE_WITH_TOKENIZER_PATH}/`)) return BASE_WITH_TOKENIZER[path.slice(BASE_WITH_TOKENIZER_PATH.length + 1)];
+  const prefix = Object.keys(SERVED).find((p) => path.startsWith(p));
+  if (!prefix || path.split('/').includes('..')) return undefined;
+  return join(SERVED[prefix], path.slice(prefix.length));
+}
+
+/** A loopback static server for pages, and for workers that fetch their weights. */
 export function fixtureServer(): Promise<TestServer> {
   return startServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const prefix = Object.keys(SERVED).find((p) => path.startsWith(p));
-    const file = prefix && normalize(join(SERVED[prefix], path.slice(prefix.length)));
-    if (!file || !file.startsWith(SERVED[prefix])) return void res.writeHead(404).end();
+    const file = servedFile(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     try {
+      if (!file) throw new Error('not served');
       const body = await readFile(file);
       res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
       res.end(body);
@@ -211,13 +229,11 @@ function collect(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-function exitOf(child: ReturnType<typeof spawn>): Promise<number | null> {
+/** The exit code; rejects when the command could not be started at all. */
+function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
-
-async function peakRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
-  return kilobytes * 1024;
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', (error) => reject(new Error(`could not start ${child.spawnfile}: ${error.message}`)));
+  });
 }

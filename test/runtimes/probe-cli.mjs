@@ -1,14 +1,18 @@
 // The probe in a runtime started as a command (Node, Deno, Bun): the request comes on stdin, the
-// model's files are read from disk into memory, the answer goes to stdout as JSON.
+// files it names are read from disk into memory, the answer goes to stdout as JSON.
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 import { text } from 'node:stream/consumers';
 import { probe } from './probe.js';
 
 const request = JSON.parse(await text(process.stdin));
-
 const files = {};
-for (const name of ['config.json', 'model.safetensors']) files[name] = await readFile(`${request.fixtureDir}/${name}`);
+if (request.model) {
+  files.model = {};
+  for (const name of ['config.json', 'model.safetensors']) files.model[name] = await readFile(`${request.model.files}/${name}`);
+}
+if (request.tokenize) files.spiece = await readFile(request.spiece);
+
 const answer = await probe(() => import('albert-wasm'), files, request);
 process.stdout.write(JSON.stringify({ runtime: runtimeName(), ...answer }));
 

@@ -1,6 +1,7 @@
-// The checks that every runtime runs, in plain JavaScript that each of them loads as it is. The probe
-// gets the library and a model source and answers with JSON; runtimes.test.ts compares the answers
-// with the references, in one place.
+// The checks that every runtime runs, in plain JavaScript that each of them loads as it is. Its
+// entry point (probe-cli.mjs, probe-worker.mjs, probe.html) reads the files a request needs, the
+// probe runs the library on them and answers with JSON; runtimes.test.ts compares the answers with
+// the references, in one place.
 
 let wasmMemoryPeak = 0;
 // The library does not expose how large its linear memory grew; every growth passes through here.
@@ -12,23 +13,32 @@ WebAssembly.Memory.prototype.grow = function (delta) {
 };
 
 /**
- * Imports the library, loads the model, runs every case of the request and returns the outputs as
- * plain arrays, with the milliseconds from the import to the first result.
  * @param {() => Promise<typeof import('albert-wasm')>} importLibrary
- * @param {import('albert-wasm').ModelSource} source
- * @param {{ cases: { name: string, inputs: object }[], outputs: string[] }} request
+ * @param {{ model?: import('albert-wasm').ModelSource, spiece?: Uint8Array }} files what the request needs
+ * @param {{ model?: { cases: { name: string, inputs: object }[], outputs: string[] },
+ *           tokenize?: { text: string, addSpecialTokens: boolean }[] }} request
+ *   `model`: load the model and run the cases; `tokenize`: encode the texts with `files.spiece`.
  */
-export async function probe(importLibrary, source, request) {
+export async function probe(importLibrary, files, request) {
   wasmMemoryPeak = 0;
   const start = performance.now();
-  const { AlbertModel } = await importLibrary();
-  const model = await AlbertModel.load(source);
-  const outputs = {};
-  let firstResultMs;
-  for (const { name, inputs } of request.cases) {
-    const result = await model.forward(inputs, { outputs: request.outputs });
-    firstResultMs ??= performance.now() - start;
-    outputs[name] = Object.fromEntries(Object.entries(result).map(([output, t]) => [output, { dims: t.dims, data: Array.from(t.data) }]));
+  const { AlbertModel, AlbertTokenizer } = await importLibrary();
+  const answer = {};
+  if (request.model) {
+    const model = await AlbertModel.load(files.model);
+    answer.outputs = {};
+    for (const { name, inputs } of request.model.cases) {
+      const result = await model.forward(inputs, { outputs: request.model.outputs });
+      // From the import to the first result: this runtime's cold start, for bench/RESULTS.md.
+      answer.firstResultMs ??= performance.now() - start;
+      answer.outputs[name] = Object.fromEntries(Object.entries(result).map(([output, t]) => [output, { dims: t.dims, data: Array.from(t.data) }]));
+    }
+    answer.wasmMemoryBytes = wasmMemoryPeak;
+    answer.kernels = model.info.kernels;
   }
-  return { outputs, firstResultMs, wasmMemoryBytes: wasmMemoryPeak, weightBytes: model.info.weightBytes };
+  if (request.tokenize) {
+    const tokenizer = AlbertTokenizer.fromSentencePiece(files.spiece);
+    answer.ids = request.tokenize.map(({ text, addSpecialTokens }) => tokenizer.encode(text, { addSpecialTokens }).input_ids);
+  }
+  return answer;
 }

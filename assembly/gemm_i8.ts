@@ -1,0 +1,280 @@
+import { ROUNDER, ROUNDER_BITS } from './activations';
+import { NR, store_row_8 } from './gemm';
+
+// int8 GEMM: C = act(dequant(A_q · W_qᵀ) + bias), for the encoder's Linear layers with dtype int8.
+//
+// W is quantized once at load per output channel, symmetric: W[j, kk] ≈ q[j, kk]·sw[j] with q in
+// [-127, 127]. A is quantized per call per row, asymmetric into 7 bits: A[i, kk] ≈ (a[i, kk] −
+// zp[i])·sa[i] with a in [0, 127] — the relaxed int8 dot needs its second operand in 0..127 (the
+// "i7" operand; otherwise the result is implementation-defined), and with that range the pairwise
+// i16 sums of the dot's non-VNNI lowering cannot saturate (2·127·127 < 2¹⁵). Then
+//   C[i, j] = sa[i]·sw[j]·(Σ a·q − zp[i]·Σ_kk q[j, kk]) + bias[j],
+// an exact i32 sum (3072·127·127 < 2³¹), so the simd and relaxed builds give the same bits.
+//
+// k is padded to a multiple of 4 with zeros in both operands. Packed W: column panels of NR = 8,
+// each kpad·8 bytes of q followed by the panel's 8 column sums (i32) and 8 scales (f32), so a range
+// of panels is again a packed W (the thread pool splits products by columns). Within a panel the
+// bytes are laid out for the variant's dot product:
+// - relaxed (i32x4.relaxed_dot_i8x16_i7x16_add_s: lane c = Σ of 4 adjacent byte products): per 4 k,
+//   32 bytes [c0 k0..3, c1 k0..3, c2, c3 | c4 .. c7];
+// - simd (i32x4.dot_i16x8_s on bytes widened by v128.load8x8_s: lane c = Σ of 2 adjacent products):
+//   per 2 k, 16 bytes [c0 k0 k1, c1, c2, c3 | c4 .. c7].
+// A's rows are u8 for relaxed and i16 for simd (widened once here, not in the inner loop).
+
+const PANEL_TAIL: i32 = NR * 8;
+
+@inline function padded_k(k: i32): i32 {
+  return (k + 3) & ~3;
+}
+
+export function gemm_i8_packed_b_size(n: i32, k: i32): i32 {
+  return (n + NR - 1) / NR * (padded_k(k) * NR + PANEL_TAIL);
+}
+
+/** Bytes of one quantized row of A (k values, padded). */
+export function gemm_i8_a_row_bytes(k: i32): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? padded_k(k) : padded_k(k) * 2;
+}
+
+@inline function packed_offset(c: i32, kk: i32): usize {
+  if (ASC_FEATURE_RELAXED_SIMD) return <usize>(((kk >> 2) << 5) + ((c >> 2) << 4) + ((c & 3) << 2) + (kk & 3));
+  return <usize>(((kk >> 1) << 4) + ((c >> 2) << 3) + ((c & 3) << 1) + (kk & 1));
+}
+
+/** Quantizes an HF Linear weight W [n = out, k = in] (f32) into int8 panels, once, at load. */
+export function gemm_pack_b_i8(dst: usize, w: usize, n: i32, k: i32): void {
+  const kp = padded_k(k);
+  const panels = (n + NR - 1) / NR;
+  const panelBytes = <usize>(kp * NR + PANEL_TAIL);
+  for (let p = 0; p < panels; p++) {
+    const panel = dst + <usize>p * panelBytes;
+    const tail = panel + <usize>(kp * NR);
+    for (let c = 0; c < NR; c++) {
+      const j = p * NR + c;
+      const row = w + <usize>j * <usize>k * 4;
+      let amax: f32 = 0;
+      if (j < n) for (let kk = 0; kk < k; kk++) amax = max(amax, abs(load<f32>(row + (<usize>kk << 2))));
+      const inv: f32 = amax > 0 ? 127 / amax : 0;
+      let sum = 0;
+      for (let kk = 0; kk < kp; kk++) {
+        const q = j < n && kk < k ? <i32>nearest(load<f32>(row + (<usize>kk << 2)) * inv) : 0;
+        store<i8>(panel + packed_offset(c, kk), <i8>q);
+        sum += q;
+      }
+      store<i32>(tail + (<usize>c << 2), sum);
+      store<f32>(tail + (<usize>(NR + c) << 2), amax / 127);
+    }
+  }
+}
+
+/**
+ * Quantizes m rows of A (f32, row stride lda) into 7-bit rows of gemm_i8_a_row_bytes(k) at qa, and
+ * each row's scale (f32) and zero point (i32) into 8 bytes at qs. The range always includes 0, so
+ * the zero point is an integer in 0..127 and zeros stay exact.
+ */
+export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i32, k: i32): void {
+  const rowBytes = <usize>gemm_i8_a_row_bytes(k);
+  const vecEnd = <usize>(k & ~15) << 2;
+  const end = <usize>k << 2;
+  for (let r = 0; r < m; r++) {
+    const x = a + <usize>r * (<usize>lda << 2);
+    const q = qa + <usize>r * rowBytes;
+    let vmin = f32x4.splat(0), vmax = vmin;
+    let o: usize = 0;
+    for (; o + 16 <= end; o += 16) {
+      const v = v128.load(x + o);
+      // pmin/pmax: one instruction each on x64, where min/max's NaN and ±0 rules take eight.
+      vmin = f32x4.pmin(vmin, v);
+      vmax = f32x4.pmax(vmax, v);
+    }
+    let lo = min(min(f32x4.extract_lane(vmin, 0), f32x4.extract_lane(vmin, 1)), min(f32x4.extract_lane(vmin, 2), f32x4.extract_lane(vmin, 3)));
+    let hi = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+    for (; o < end; o += 4) {
+      lo = min(lo, load<f32>(x + o));
+      hi = max(hi, load<f32>(x + o));
+    }
+    const range = hi - lo;
+    const inv: f32 = range > 0 ? 127 / range : 0;
+    const zp = <i32>nearest(-lo * inv);
+    store<f32>(qs + (<usize>r << 3), range / 127);
+    store<i32>(qs + (<usize>r << 3), zp, 4);
+
+    const vinv = f32x4.splat(inv);
+    const vzp = f32x4.splat(<f32>zp);
+    o = 0;
+    for (; o < vecEnd; o += 64) {
+      const q0 = quantize_4(v128.load(x + o), vinv, vzp);
+      const q1 = quantize_4(v128.load(x + o, 16), vinv, vzp);
+      const q2 = quantize_4(v128.load(x + o, 32), vinv, vzp);
+      const q3 = quantize_4(v128.load(x + o, 48), vinv, vzp);
+      const h0 = i16x8.narrow_i32x4_s(q0, q1);
+      const h1 = i16x8.narrow_i32x4_s(q2, q3);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        v128.store(q + (o >> 2), i8x16.narrow_i16x8_u(h0, h1));
+      } else {
+        v128.store(q + (o >> 1), h0);
+        v128.store(q + (o >> 1), h1, 16);
+      }
+    }
+    for (let kk = <i32>(vecEnd >> 2); kk < padded_k(k); kk++) {
+      const v = kk < k ? <i32>nearest(min(max(load<f32>(x + (<usize>kk << 2)) * inv + <f32>zp, 0), 127)) : 0;
+      if (ASC_FEATURE_RELAXED_SIMD) store<u8>(q + <usize>kk, <u8>v);
+      else store<i16>(q + (<usize>kk << 1), <i16>v);
+    }
+  }
+}
+
+// nearest(clamp(x·inv + zp, 0, 127)) as i32 lanes, rounded by adding ROUNDER (activations.ts).
+@inline function quantize_4(x: v128, inv: v128, zp: v128): v128 {
+  const q = f32x4.pmin(f32x4.splat(127), f32x4.pmax(f32x4.splat(0), f32x4.add(f32x4.mul(x, inv), zp)));
+  return i32x4.sub(f32x4.add(q, f32x4.splat(ROUNDER)), i32x4.splat(ROUNDER_BITS));
+}
+
+// acc + the dot products of one A step (4 bytes: 4 k of u8, or 2 k of i16) with a B vector.
+@inline function dot_add(acc: v128, b: v128, x: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(b, x, acc);
+  return i32x4.add(acc, i32x4.dot_i16x8_s(x, b));
+}
+
+// Rows per tile: two i32 accumulators a row, plus two B vectors and the broadcast A. The relaxed dot
+// accumulates in place, so 6 rows fit V8's 15 registers; the i16 dot needs its product live too and
+// 4 rows measured best (6×8 relaxed 130–140 GOP/s on V8 15 with VNNI; 4×8 i16 45–60).
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+// Bytes of packed B consumed per 4-byte step of A.
+const B_STEP: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;
+
+// Dequantizes a tile row's i32 sums: sa·sw[j]·(acc − zp·colsum[j]), then bias and activation.
+@inline function store_row_i8(c: usize, acc0: v128, acc1: v128, qs: usize, tail: usize, bias: usize, cols: i32, act: i32): void {
+  const zp = i32x4.splat(load<i32>(qs, 4));
+  const sa = f32x4.splat(load<f32>(qs));
+  const v0 = f32x4.convert_i32x4_s(i32x4.sub(acc0, i32x4.mul(zp, v128.load(tail))));
+  const v1 = f32x4.convert_i32x4_s(i32x4.sub(acc1, i32x4.mul(zp, v128.load(tail, 16))));
+  const s0 = f32x4.mul(sa, v128.load(tail, 32));
+  const s1 = f32x4.mul(sa, v128.load(tail, 48));
+  store_row_8(c, f32x4.mul(v0, s0), f32x4.mul(v1, s1), bias, cols, act);
+}
+
+@inline function gemm_i8_rx8(mr: i32, c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  let c00 = i32x4.splat(0), c01 = c00;
+  let c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00;
+  let c40 = c00, c41 = c00;
+  let c50 = c00, c51 = c00;
+  let a0 = qa;
+  let a1 = a0 + lda;
+  let a2 = a1 + lda;
+  let a3 = a2 + lda;
+  let a4 = a3 + lda;
+  let a5 = a4 + lda;
+  const tail = b + <usize>kp * NR;
+  while (b < tail) {
+    let w0: v128, w1: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      w0 = v128.load(b);
+      w1 = v128.load(b, 16);
+    } else {
+      w0 = v128.load8x8_s(b);
+      w1 = v128.load8x8_s(b, 8);
+    }
+    let x = v128.load32_splat(a0);
+    c00 = dot_add(c00, w0, x);
+    c01 = dot_add(c01, w1, x);
+    if (mr > 1) {
+      x = v128.load32_splat(a1);
+      c10 = dot_add(c10, w0, x);
+      c11 = dot_add(c11, w1, x);
+    }
+    if (mr > 2) {
+      x = v128.load32_splat(a2);
+      c20 = dot_add(c20, w0, x);
+      c21 = dot_add(c21, w1, x);
+    }
+    if (mr > 3) {
+      x = v128.load32_splat(a3);
+      c30 = dot_add(c30, w0, x);
+      c31 = dot_add(c31, w1, x);
+    }
+    if (mr > 4) {
+      x = v128.load32_splat(a4);
+      c40 = dot_add(c40, w0, x);
+      c41 = dot_add(c41, w1, x);
+    }
+    if (mr > 5) {
+      x = v128.load32_splat(a5);
+      c50 = dot_add(c50, w0, x);
+      c51 = dot_add(c51, w1, x);
+    }
+    a0 += 4;
+    if (mr > 1) a1 += 4;
+    if (mr > 2) a2 += 4;
+    if (mr > 3) a3 += 4;
+    if (mr > 4) a4 += 4;
+    if (mr > 5) a5 += 4;
+    b += B_STEP;
+  }
+  store_row_i8(c, c00, c01, qs, tail, bias, cols, act);
+  if (mr > 1) store_row_i8(c + ldc, c10, c11, qs + 8, tail, bias, cols, act);
+  if (mr > 2) store_row_i8(c + 2 * ldc, c20, c21, qs + 16, tail, bias, cols, act);
+  if (mr > 3) store_row_i8(c + 3 * ldc, c30, c31, qs + 24, tail, bias, cols, act);
+  if (mr > 4) store_row_i8(c + 4 * ldc, c40, c41, qs + 32, tail, bias, cols, act);
+  if (mr > 5) store_row_i8(c + 5 * ldc, c50, c51, qs + 40, tail, bias, cols, act);
+}
+
+function gemm_i8_6x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(6, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_5x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(5, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_4x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(4, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_3x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(3, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_2x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(2, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_1x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_rx8(1, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
+}
+
+/**
+ * C[i, j] (row stride ldc f32) for i < m, j < n, from A quantized by quantize_rows_u7 (qa, qs) and W
+ * packed by gemm_pack_b_i8 (bp); `bias` 0 means none.
+ */
+export function gemm_i8(c: usize, ldc: i32, qa: usize, qs: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
+  const kp = padded_k(k);
+  const ldcBytes = <usize>ldc << 2;
+  const ldaBytes = <usize>gemm_i8_a_row_bytes(k);
+  const panelBytes = <usize>(kp * NR + PANEL_TAIL);
+  const panels = (n + NR - 1) / NR;
+  for (let p = 0; p < panels; p++) {
+    const j = p * NR;
+    const cols = min(NR, n - j);
+    const b = bp + <usize>p * panelBytes;
+    const panelBias = bias ? bias + (<usize>j << 2) : 0;
+    let cp = c + (<usize>j << 2);
+    let ap = qa;
+    let sp = qs;
+    let rows = m;
+    for (; rows >= MR; rows -= MR) {
+      if (MR == 6) gemm_i8_6x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+      else gemm_i8_4x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+      cp += <usize>MR * ldcBytes;
+      ap += <usize>MR * ldaBytes;
+      sp += <usize>MR << 3;
+    }
+    if (rows == 5) gemm_i8_5x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+    else if (rows == 4) gemm_i8_4x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+    else if (rows == 3) gemm_i8_3x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+    else if (rows == 2) gemm_i8_2x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+    else if (rows == 1) gemm_i8_1x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+  }
+}
