@@ -191,5 +191,9 @@ describe('pipeline loading', () => {
     expect(unmasker.tokenizer.vocabSize).toBe(30000);
     expect(unmasker.model).toBeInstanceOf(AlbertModel);
     await expect(pipeline('translation' as never, files)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    // A second task on the same loaded weights.
+    const embed = await pipeline('feature-extraction', unmasker);
+    expect(embed.model).toBe(unmasker.model);
+    expect((await embed('Paris.', { pooling: 'cls' })).dims).toEqual([1, 768]);
   });
 });

@@ -95,11 +95,28 @@ export async function loadTaskContext(source: ModelSource = DEFAULT_MODEL, optio
   return withModelFiles(source, options, (files) => loadFrom(files, options));
 }
 
-/** `await pipeline('fill-mask')` → `await unmasker('Paris is the [MASK] of France.')`. */
-export async function pipeline<T extends TaskName>(task: T, model: ModelSource = DEFAULT_MODEL, options: PipelineOptions = {}): Promise<Pipeline<T>> {
+/** A loaded `{ model, tokenizer }`; a pipeline is one too (a function carrying both). */
+const isTaskContext = (x: unknown): x is TaskContext & { source?: string } =>
+  (typeof x === 'object' || typeof x === 'function') &&
+  x !== null &&
+  (x as TaskContext).model instanceof AlbertModel &&
+  (x as TaskContext).tokenizer instanceof AlbertTokenizer;
+
+/**
+ * `await pipeline('fill-mask')` → `await unmasker('Paris is the [MASK] of France.')`. `model` may also
+ * be an already loaded `{ model, tokenizer }` (another pipeline, or loadTaskContext's result), so
+ * several tasks share one copy of the weights.
+ */
+export async function pipeline<T extends TaskName>(
+  task: T,
+  model: ModelSource | TaskContext = DEFAULT_MODEL,
+  options: PipelineOptions = {},
+): Promise<Pipeline<T>> {
   const run = TASKS[task] as (ctx: TaskContext, input: unknown, options?: unknown) => Promise<unknown>;
   if (!run) throw new AlbertError('INPUT_INVALID', `unknown task "${String(task)}"; tasks: ${Object.keys(TASKS).join(', ')}`);
-  const ctx = await loadTaskContext(model, options);
+  const ctx = isTaskContext(model)
+    ? { model: model.model, tokenizer: model.tokenizer, source: model.source ?? 'a loaded model' }
+    : await loadTaskContext(model as ModelSource, options);
   const bound = (input: unknown, taskOptions?: unknown) => run(ctx, input, taskOptions);
   return Object.assign(bound, ctx, { task }) as unknown as Pipeline<T>;
 }

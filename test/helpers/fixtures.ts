@@ -61,3 +61,15 @@ export function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>,
   }
   return worst < 0 ? undefined : `index ${worst}: ${actual[worst]} vs ${expected[worst]} (error ${worstErr})`;
 }
+
+/** The ids Hugging Face's test suite publishes for albert-base-v2 (../shared/models/albert-base-v2/README.md). */
+export const PUBLISHED_IDS = [
+  { text: 'This is a test', addSpecialTokens: false, ids: [48, 25, 21, 1289] },
+  { text: 'The quick brown fox jumps over the lazy dog.', addSpecialTokens: true, ids: [2, 14, 2231, 886, 2385, 17659, 84, 14, 16792, 1952, 9, 3] },
+  {
+    text: 'BERT is designed to pre-train deep bidirectional representations from unlabeled text by jointly conditioning on both left and right context in all layers.',
+    addSpecialTokens: true,
+    ids: [2, 11502, 25, 1006, 20, 782, 8, 11809, 855, 1732, 19393, 18667, 37, 367, 21018, 69, 1854, 34, 11860, 19124, 27, 156, 225, 17, 193, 4141, 19, 65, 9124, 9, 3],
+  },
+  { text: 'Paris is the [MASK] of France.', addSpecialTokens: true, ids: [2, 1162, 25, 14, 4, 16, 714, 9, 3] },
+];

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { BASE_V2_DIR, expectedOf, FIXTURES_DIR, inputsOf, mismatch, type Expected } from '../helpers/fixtures.js';
+import { BASE_V2_DIR, expectedOf, FIXTURES_DIR, inputsOf, mismatch, PUBLISHED_IDS, type Expected } from '../helpers/fixtures.js';
 import type { TestServer } from '../io/http-server.js';
 import { BASE_WITH_TOKENIZER_PATH, bin, chromiumPath, fixtureServer, kernelModules, ROOT, runCommand, startWorkerd, withChromium } from './launch.js';
 
@@ -149,18 +149,6 @@ async function expectReference({ expected, request }: ModelCheck, probe: Probe, 
   };
   return probed;
 }
-
-/** The ids Hugging Face's test suite publishes for albert-base-v2 (../shared/models/albert-base-v2/README.md). */
-const PUBLISHED_IDS = [
-  { text: 'This is a test', addSpecialTokens: false, ids: [48, 25, 21, 1289] },
-  { text: 'The quick brown fox jumps over the lazy dog.', addSpecialTokens: true, ids: [2, 14, 2231, 886, 2385, 17659, 84, 14, 16792, 1952, 9, 3] },
-  {
-    text: 'BERT is designed to pre-train deep bidirectional representations from unlabeled text by jointly conditioning on both left and right context in all layers.',
-    addSpecialTokens: true,
-    ids: [2, 11502, 25, 1006, 20, 782, 8, 11809, 855, 1732, 19393, 18667, 37, 367, 21018, 69, 1854, 34, 11860, 19124, 27, 156, 225, 17, 193, 4141, 19, 65, 9124, 9, 3],
-  },
-  { text: 'Paris is the [MASK] of France.', addSpecialTokens: true, ids: [2, 1162, 25, 14, 4, 16, 714, 9, 3] },
-];
 
 async function expectPublishedIds(probe: Probe) {
   const { answer } = await probe({ tokenize: PUBLISHED_IDS.map(({ text, addSpecialTokens }) => ({ text, addSpecialTokens })) });

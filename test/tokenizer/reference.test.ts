@@ -3,20 +3,12 @@
 // Python AlbertTokenizer's preprocessing (test/tokenizer/generate_vectors.py).
 import { describe, expect, it } from 'vitest';
 import { AlbertTokenizer } from '../../src/tokenizer/index.js';
+import { PUBLISHED_IDS } from '../helpers/fixtures.js';
 import { albertBaseV2, referenceVectors, spieceModelBytes, tokenizerJsonText } from './fixtures.js';
 
 describe('published albert-base-v2 ids (models/albert-base-v2/README.md)', () => {
   const tokenizer = albertBaseV2();
-  it.each([
-    ['This is a test', false, [48, 25, 21, 1289]],
-    ['The quick brown fox jumps over the lazy dog.', true, [2, 14, 2231, 886, 2385, 17659, 84, 14, 16792, 1952, 9, 3]],
-    [
-      'BERT is designed to pre-train deep bidirectional representations from unlabeled text by jointly conditioning on both left and right context in all layers.',
-      true,
-      [2, 11502, 25, 1006, 20, 782, 8, 11809, 855, 1732, 19393, 18667, 37, 367, 21018, 69, 1854, 34, 11860, 19124, 27, 156, 225, 17, 193, 4141, 19, 65, 9124, 9, 3],
-    ],
-    ['Paris is the [MASK] of France.', true, [2, 1162, 25, 14, 4, 16, 714, 9, 3]],
-  ])('%s', (text, addSpecialTokens, ids) => {
+  it.each(PUBLISHED_IDS.map((v) => [v.text, v.addSpecialTokens, v.ids] as const))('%s', (text, addSpecialTokens, ids) => {
     expect(tokenizer.encode(text, { addSpecialTokens }).input_ids).toEqual(ids);
   });
 });
