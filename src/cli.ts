@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AlbertError } from './errors.js';
 import { AlbertModel, type OutputName } from './model/albert.js';
+import { AlbertTokenizer } from './tokenizer/index.js';
 import { openSource } from './io/source.js';
 import { DEFAULT_MODEL } from './tasks/default-model.js';
 import { featureExtraction } from './tasks/feature-extraction.js';
@@ -10,6 +11,7 @@ import { loadTaskContext, loadTokenizer, withModelFiles, type PipelineOptions } 
 import { questionAnswering, type Answer } from './tasks/question-answering.js';
 import { textClassification, type LabelScore } from './tasks/text-classification.js';
 import { tokenClassification } from './tasks/token-classification.js';
+import { zeroShotClassification, type ZeroShotResult } from './tasks/zero-shot-classification.js';
 
 /**
  * The `albert` command. Results go to stdout; an AlbertError is one line on stderr and exit code 2,
@@ -80,12 +82,26 @@ function loadOptions(): PipelineOptions {
   return options;
 }
 
-/** The model and its tokenizer: from --model's files, or from --tokenizer's (a checkpoint without one). */
+/** --tokenizer: a spiece.model or tokenizer.json file, or a place holding one (dir, URL, hub id). */
+async function tokenizerFrom(where: string, options: PipelineOptions): Promise<AlbertTokenizer> {
+  if (/\.(model|json)$/.test(where) && !/^https?:/.test(where)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(where);
+    } catch (cause) {
+      throw new AlbertError('SOURCE_NOT_FOUND', `cannot read --tokenizer ${where}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
+    }
+    const fileName = where.split('/').pop();
+    return where.endsWith('.json') ? AlbertTokenizer.fromTokenizerJson(bytes, { fileName }) : AlbertTokenizer.fromSentencePiece(bytes, { fileName });
+  }
+  return loadTokenizer(openSource(where, options));
+}
+
+/** The model and its tokenizer: from --model's files, or from --tokenizer (a checkpoint without one). */
 async function context(values: Values) {
   const options = loadOptions();
   if (typeof values.tokenizer === 'string') {
-    const tokenizer = await loadTokenizer(openSource(values.tokenizer, options));
-    return loadTaskContext(String(values.model), { ...options, tokenizer });
+    return loadTaskContext(String(values.model), { ...options, tokenizer: await tokenizerFrom(values.tokenizer, options) });
   }
   return loadTaskContext(String(values.model), options);
 }
@@ -98,7 +114,7 @@ const score = (s: number) => s.toFixed(4);
 const commands: Record<string, Command> = {
   'fill-mask': {
     summary: 'predict the [MASK] tokens of a text',
-    usage: `albert fill-mask [--model <dir|url|hub id>] [--tokenizer <dir>] [--top-k 5] [--json] "<text with [MASK]>"`,
+    usage: `albert fill-mask [--model <dir|url|hub id>] [--tokenizer <file|dir>] [--top-k 5] [--json] "<text with [MASK]>"`,
     options: { ...MODEL_OPTION, ...JSON_OPTION, ...TOP_K_OPTION },
     async run(values, positionals) {
       const input = text(positionals, 'a text containing [MASK]');
@@ -114,7 +130,7 @@ const commands: Record<string, Command> = {
   },
   embed: {
     summary: 'sentence embeddings (mean pooling, normalized) as JSON',
-    usage: `albert embed [--model <dir|url|hub id>] [--tokenizer <dir>] [--pooling mean|cls|none] [--no-normalize] "<text>" ["<text>" ...]`,
+    usage: `albert embed [--model <dir|url|hub id>] [--tokenizer <file|dir>] [--pooling mean|cls|none] [--no-normalize] "<text>" ["<text>" ...]`,
     options: { ...MODEL_OPTION, pooling: { type: 'string', default: 'mean' }, 'no-normalize': { type: 'boolean' } },
     async run(values, positionals) {
       if (positionals.length === 0) throw new AlbertError('INPUT_INVALID', 'give one or more texts to embed');
@@ -126,7 +142,7 @@ const commands: Record<string, Command> = {
   },
   classify: {
     summary: 'text classification with the labels of the model',
-    usage: `albert classify --model <dir|url|hub id> [--tokenizer <dir>] [--pair "<second text>"] [--top-k 1] [--json] "<text>"`,
+    usage: `albert classify --model <dir|url|hub id> [--tokenizer <file|dir>] [--pair "<second text>"] [--top-k 1] [--json] "<text>"`,
     options: { ...MODEL_OPTION, ...JSON_OPTION, ...TOP_K_OPTION, pair: { type: 'string' } },
     async run(values, positionals) {
       const input = text(positionals);
@@ -139,7 +155,7 @@ const commands: Record<string, Command> = {
   },
   ner: {
     summary: 'token classification (named entities) with offsets',
-    usage: `albert ner --model <dir|url|hub id> [--tokenizer <dir>] [--aggregation none|simple|first|average|max] [--json] "<text>"`,
+    usage: `albert ner --model <dir|url|hub id> [--tokenizer <file|dir>] [--aggregation none|simple|first|average|max] [--json] "<text>"`,
     options: { ...MODEL_OPTION, ...JSON_OPTION, aggregation: { type: 'string', default: 'simple' } },
     async run(values, positionals) {
       const input = text(positionals);
@@ -157,7 +173,7 @@ const commands: Record<string, Command> = {
   },
   qa: {
     summary: 'extractive question answering over a context',
-    usage: `albert qa --model <dir|url|hub id> [--tokenizer <dir>] --question "<question>" --context "<context>" [--top-k 1] [--json]`,
+    usage: `albert qa --model <dir|url|hub id> [--tokenizer <file|dir>] --question "<question>" --context "<context>" [--top-k 1] [--json]`,
     options: { ...MODEL_OPTION, ...JSON_OPTION, ...TOP_K_OPTION, question: { type: 'string' }, context: { type: 'string' } },
     async run(values) {
       if (typeof values.question !== 'string' || typeof values.context !== 'string') {
@@ -170,14 +186,34 @@ const commands: Record<string, Command> = {
       for (const a of (k === 1 ? [result] : result) as Answer[]) console.log(`${score(a.score)}  ${a.start}-${a.end}  ${a.answer}`);
     },
   },
+  'zero-shot': {
+    summary: 'zero-shot classification into your labels with an NLI model',
+    usage: `albert zero-shot --model <dir|url|hub id> [--tokenizer <file|dir>] --labels a,b,c [--multi-label] [--template "This example is {}."] [--json] "<text>"`,
+    options: { ...MODEL_OPTION, ...JSON_OPTION, labels: { type: 'string' }, 'multi-label': { type: 'boolean' }, template: { type: 'string' } },
+    async run(values, positionals) {
+      const input = text(positionals);
+      if (typeof values.labels !== 'string') throw new AlbertError('INPUT_INVALID', 'albert zero-shot needs --labels a,b,c');
+      const ctx = await context(values);
+      const result = (await zeroShotClassification(ctx, input, {
+        candidate_labels: values.labels,
+        multi_label: Boolean(values['multi-label']),
+        hypothesis_template: typeof values.template === 'string' ? values.template : undefined,
+        onWarning: (m) => console.error(`albert: ${m}`),
+      })) as ZeroShotResult;
+      if (values.json) return print(result);
+      result.labels.forEach((label, i) => console.log(`${score(result.scores[i])}  ${label}`));
+    },
+  },
   tokenize: {
     summary: 'token ids, tokens and offsets of a text (or a pair)',
     usage: `albert tokenize [--model <dir|url|hub id>] [--pair "<second text>"] [--json] "<text>"
        albert tokenize [--model ...] --input <file.json|->   (an array of strings or [text, pair] arrays)`,
     options: { ...MODEL_OPTION, ...JSON_OPTION, pair: { type: 'string' }, input: { type: 'string' } },
     async run(values, positionals) {
-      const source = String(values.tokenizer ?? values.model);
-      const { tokenizer } = await withModelFiles(source, loadOptions(), async (files) => ({ tokenizer: await loadTokenizer(files) }));
+      const tokenizer =
+        typeof values.tokenizer === 'string'
+          ? await tokenizerFrom(values.tokenizer, loadOptions())
+          : (await withModelFiles(String(values.model), loadOptions(), async (files) => ({ tokenizer: await loadTokenizer(files) }))).tokenizer;
       const pick = (e: ReturnType<typeof tokenizer.encode>) => ({
         input_ids: e.input_ids,
         token_type_ids: e.token_type_ids,
@@ -228,7 +264,7 @@ function help(): string {
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     `--model takes a directory, a URL prefix or a hub id (default ${DEFAULT_MODEL}; HF_ENDPOINT, HF_HOME apply).`,
-    '--tokenizer reads spiece.model or tokenizer.json from another place, for checkpoints that lack one.',
+    '--tokenizer names a spiece.model or tokenizer.json file, or a place holding one, for checkpoints that lack one.',
   ].join('\n');
 }
 

@@ -43,6 +43,21 @@ describe('albert command', () => {
     expect(JSON.parse(tok.stdout).input_ids).toEqual([2, 48, 25, 21, 1289, 3]);
   });
 
+  it('zero-shot, classify, ner and qa run on the tiny checkpoints', async () => {
+    const tokenizer = fileURLToPath(new URL('./assets/tiny-spiece.model', import.meta.url));
+    const zs = await albert('zero-shot', '--model', `${FIXTURES_DIR}tiny-groups`, '--tokenizer', tokenizer, '--labels', 'city,sea', '--json', 'The cat sees the sea.');
+    expect(zs.code).toBe(0);
+    expect(JSON.parse(zs.stdout).labels.sort()).toEqual(['city', 'sea']);
+    const cls = await albert('classify', '--model', `${FIXTURES_DIR}tiny-groups`, '--tokenizer', tokenizer, '--json', 'The cat sees the sea.');
+    expect(JSON.parse(cls.stdout)[0].label).toMatch(/^LABEL_\d$/);
+    const ner = await albert('ner', '--model', `${FIXTURES_DIR}tiny-tok`, '--tokenizer', tokenizer, '--json', 'John visited Berlin.');
+    expect(ner.code).toBe(0);
+    expect(Array.isArray(JSON.parse(ner.stdout))).toBe(true);
+    const qa = await albert('qa', '--model', `${FIXTURES_DIR}tiny-qa`, '--tokenizer', tokenizer, '--question', 'Who?', '--context', 'John visited Berlin.', '--json');
+    const answer = JSON.parse(qa.stdout);
+    expect('John visited Berlin.'.slice(answer.start, answer.end)).toBe(answer.answer);
+  });
+
   it('errors: one line on stderr, exit code 2', async () => {
     const input = new URL('../examples/ids.json', import.meta.url).pathname;
     const missing = await albert('run', '--model', '/nonexistent/model', '--input', input);
