@@ -205,14 +205,27 @@ function servedFile(path: string): string | undefined {
   return join(SERVED[prefix], path.slice(prefix.length));
 }
 
-/** A loopback static server for pages, and for workers that fetch their weights. */
-export function fixtureServer(): Promise<TestServer> {
+/**
+ * The headers that make a page cross-origin isolated (so it has SharedArrayBuffer and shared wasm
+ * memory), sent with every file, the page's scripts, wasm and weights included (CORP for the same origin).
+ */
+export const CROSS_ORIGIN_ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/**
+ * A loopback static server for pages, and for workers that fetch their weights; `headers` are added
+ * to every answer (e.g. CROSS_ORIGIN_ISOLATION).
+ */
+export function fixtureServer(headers: Record<string, string> = {}): Promise<TestServer> {
   return startServer(async (req: IncomingMessage, res: ServerResponse) => {
     const file = servedFile(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     try {
       if (!file) throw new Error('not served');
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
+      res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -15,9 +15,11 @@ WebAssembly.Memory.prototype.grow = function (delta) {
 /**
  * @param {() => Promise<typeof import('albert-wasm')>} importLibrary
  * @param {{ model?: import('albert-wasm').ModelSource, spiece?: Uint8Array }} files what the request needs
- * @param {{ model?: { cases: { name: string, inputs: object }[], outputs: string[] },
+ * @param {{ model?: { cases: { name: string, inputs: object }[], outputs: string[], loads?: object[] },
  *           tokenize?: { text: string, addSpecialTokens: boolean }[] }} request
- *   `model`: load the model and run the cases; `tokenize`: encode the texts with `files.spiece`.
+ *   `model`: load the model and run the cases, once per entry of `loads` (AlbertModel.load's options,
+ *   e.g. { threads: 2 } or { dtype: 'int8' }; default one load with none), each model disposed of
+ *   before the next; `tokenize`: encode the texts with `files.spiece`.
  */
 export async function probe(importLibrary, files, request) {
   wasmMemoryPeak = 0;
@@ -25,16 +27,28 @@ export async function probe(importLibrary, files, request) {
   const { AlbertModel, AlbertTokenizer } = await importLibrary();
   const answer = {};
   if (request.model) {
-    const model = await AlbertModel.load(files.model);
-    answer.outputs = {};
-    for (const { name, inputs } of request.model.cases) {
-      const result = await model.forward(inputs, { outputs: request.model.outputs });
-      // From the import to the first result: this runtime's cold start, for bench/RESULTS.md.
-      answer.firstResultMs ??= performance.now() - start;
-      answer.outputs[name] = Object.fromEntries(Object.entries(result).map(([output, t]) => [output, { dims: t.dims, data: Array.from(t.data) }]));
+    answer.runs = [];
+    for (const options of request.model.loads ?? [{}]) {
+      wasmMemoryPeak = 0;
+      const model = await AlbertModel.load(files.model, options);
+      const outputs = {};
+      try {
+        for (const { name, inputs } of request.model.cases) {
+          const result = await model.forward(inputs, { outputs: request.model.outputs });
+          // From the import to the first result: this runtime's cold start, for bench/RESULTS.md.
+          answer.firstResultMs ??= performance.now() - start;
+          outputs[name] = Object.fromEntries(Object.entries(result).map(([output, t]) => [output, { dims: t.dims, data: Array.from(t.data) }]));
+        }
+      } finally {
+        model.dispose();
+      }
+      const { kernels, threads, threadsNote, dtype, weightBytes } = model.info;
+      answer.runs.push({ options, info: { kernels, threads, threadsNote, dtype, weightBytes }, outputs, wasmMemoryBytes: wasmMemoryPeak });
     }
-    answer.wasmMemoryBytes = wasmMemoryPeak;
-    answer.kernels = model.info.kernels;
+    // The first load's, as the single-load checks read them.
+    answer.outputs = answer.runs[0].outputs;
+    answer.wasmMemoryBytes = answer.runs[0].wasmMemoryBytes;
+    answer.kernels = answer.runs[0].info.kernels;
   }
   if (request.tokenize) {
     const tokenizer = AlbertTokenizer.fromSentencePiece(files.spiece);

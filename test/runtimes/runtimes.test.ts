@@ -9,25 +9,56 @@ import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { BASE_V2_DIR, expectedOf, FIXTURES_DIR, inputsOf, mismatch, PUBLISHED_IDS, type Expected } from '../helpers/fixtures.js';
 import type { TestServer } from '../io/http-server.js';
-import { BASE_WITH_TOKENIZER_PATH, bin, chromiumPath, fixtureServer, kernelModules, ROOT, runCommand, startWorkerd, withChromium } from './launch.js';
+import { BASE_WITH_TOKENIZER_PATH, bin, chromiumPath, CROSS_ORIGIN_ISOLATION, fixtureServer, kernelModules, ROOT, runCommand, startWorkerd, withChromium } from './launch.js';
 
 declare module 'vitest' {
   interface TaskMeta {
     /** Collected by test/runtimes/measure.mjs for bench/RESULTS.md. */
     coldStart?: { fixture: string; kernels: string; wallMs: number; firstResultMs: number; wasmMemoryBytes: number; peakRssBytes?: number };
+    /** What each load of a threads or int8 check ran on, and how large its wasm memory grew. */
+    loads?: { options: LoadOptions; info: LoadInfo; wasmMemoryBytes: number; minCosine?: number }[];
   }
+}
+
+/** The AlbertModel.load options a probe passes on. */
+interface LoadOptions {
+  threads?: number;
+  dtype?: 'f32' | 'int8';
+}
+
+/** The model's `info` after a load, as the probe reports it. */
+interface LoadInfo {
+  kernels: string;
+  threads: number;
+  threadsNote?: string;
+  dtype: string;
+  weightBytes: number;
+}
+
+type Outputs = Record<string, Record<string, { dims: number[]; data: number[] }>>;
+
+interface ProbeRun {
+  options: LoadOptions;
+  info: LoadInfo;
+  outputs: Outputs;
+  wasmMemoryBytes: number;
 }
 
 interface ProbeRequest {
   /** Load a fixture and run cases on it. */
-  model?: { fixture: string; cases: { name: string; inputs: object }[]; outputs: string[] };
+  model?: { fixture: string; cases: { name: string; inputs: object }[]; outputs: string[]; loads?: LoadOptions[] };
   /** Encode texts with albert-base-v2's spiece.model. */
   tokenize?: { text: string; addSpecialTokens: boolean }[];
 }
 
 interface ProbeAnswer {
   runtime: string;
-  outputs?: Record<string, Record<string, { dims: number[]; data: number[] }>>;
+  /** The first load's outputs. */
+  outputs?: Outputs;
+  /** Each load's, in the order of `model.loads`. */
+  runs?: ProbeRun[];
+  /** Chromium: whether the page was cross-origin isolated. */
+  crossOriginIsolated?: boolean;
   /** From the library's import to the first forward result, by the runtime's clock (workerd's stands still while code runs). */
   firstResultMs?: number;
   /** The largest the wasm linear memory grew to. */
@@ -96,7 +127,7 @@ function workerdProbe(modelUrl?: (fixture: string) => string): Probe {
   };
 }
 
-/** Chromium opens probe.html, which fetches the files from the fixture server. */
+/** Chromium opens probe.html, which fetches the files from the fixture server (the page and all: give it CROSS_ORIGIN_ISOLATION for threads). */
 function chromiumProbe(executablePath: string, server: TestServer): Probe {
   return (request) =>
     withChromium(executablePath, async (page) => {
@@ -155,6 +186,98 @@ async function expectPublishedIds(probe: Probe) {
   expect(answer.ids, answer.runtime).toEqual(PUBLISHED_IDS.map((v) => v.ids));
 }
 
+/** `check`'s request, its model loaded once per entry of `loads`. */
+function withLoads({ expected, request }: ModelCheck, loads: LoadOptions[]): ModelCheck {
+  return { expected, request: { model: { ...request.model!, loads } } };
+}
+
+/** Every requested output of every case of one run within 1e-4 of the float64 reference. */
+function expectRunMatches({ expected, request }: ModelCheck, run: ProbeRun, runtime: string) {
+  for (const c of expected.cases) {
+    for (const name of request.model!.outputs) {
+      const got = run.outputs[c.name]?.[name];
+      const what = `${runtime} ${JSON.stringify(run.options)}: ${c.name} ${name}`;
+      expect(got?.dims, what).toEqual(c.outputs[name].shape);
+      expect(mismatch(got!.data, c.outputs[name].f64), what).toBeUndefined();
+    }
+  }
+}
+
+/** The smallest cosine, over every valid token of every case, between a run's last_hidden_state and the float64 reference's. */
+function minTokenCosine({ expected }: ModelCheck, run: ProbeRun): number {
+  let min = Infinity;
+  for (const c of expected.cases) {
+    const { dims, data } = run.outputs[c.name].last_hidden_state;
+    const reference = c.outputs.last_hidden_state.f64 as number[];
+    const [B, T, H] = dims;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        if (!c.valid_positions[b][t]) continue;
+        let [dot, aa, bb] = [0, 0, 0];
+        for (let h = (b * T + t) * H, end = h + H; h < end; h++) {
+          dot += data[h] * reference[h];
+          aa += data[h] * data[h];
+          bb += reference[h] * reference[h];
+        }
+        min = Math.min(min, dot / Math.sqrt(aa * bb));
+      }
+    }
+  }
+  return min;
+}
+
+/** fixtures/tiny loaded on 1 thread, then asked for 2. */
+const TINY_THREADS = withLoads(TINY, [{}, { threads: 2 }]);
+/** fixtures/tiny with int8 encoder weights: only the hidden state, judged by cosine. */
+const TINY_INT8 = withLoads(modelCheck('tiny', undefined, ['last_hidden_state']), [{ dtype: 'int8' }]);
+/** fixtures/base as f32, then as int8. */
+const BASE_INT8 = withLoads(modelCheck('base', ['single'], ['last_hidden_state']), [{}, { dtype: 'int8' }]);
+
+/**
+ * The note of a load that asked for 2 threads and runs 1. The library picks a build without shared
+ * memory where workers cannot share it (workerd: no Worker, and its bundle imports the simd build;
+ * a page without COOP/COEP: no SharedArrayBuffer), and the note then names that build rather than
+ * the cause (measured: "the 'simd' kernels have no shared memory" in workerd, "the 'relaxed'
+ * kernels …" in Chromium); the cause itself is accepted too.
+ */
+const FELL_BACK = /^2 threads asked for, running on 1: (the '(simd|relaxed)' kernels have no shared memory|.*no Worker|.*cross-origin isolated)/;
+
+/** What a runtime should do with `threads: 2`: run them, or run 1 and say why. */
+type ThreadsExpected = { threads: 2 } | { threads: 1; note: RegExp };
+
+/**
+ * fixtures/tiny asked for 2 threads: still as PyTorch within 1e-4, and either on 2 threads of a
+ * threads build giving the very numbers of the 1-thread load, or on 1 with a note matching `note`.
+ */
+async function expectThreads(probe: Probe, expected: ThreadsExpected, context: TestContext): Promise<ProbeAnswer> {
+  const { answer } = await probe(TINY_THREADS.request);
+  const [one, two] = answer.runs!;
+  context.task.meta.loads = answer.runs!.map(({ options, info, wasmMemoryBytes }) => ({ options, info, wasmMemoryBytes }));
+  expectRunMatches(TINY_THREADS, one, answer.runtime);
+  expectRunMatches(TINY_THREADS, two, answer.runtime);
+  expect(one.info.threads, answer.runtime).toBe(1);
+  if (expected.threads === 2) {
+    expect(two.info, `${answer.runtime}: threads: 2`).toMatchObject({ threads: 2, kernels: expect.stringMatching(/threads$/) });
+    expect(two.info.threadsNote, answer.runtime).toBeUndefined();
+    // The splits never change an element's arithmetic: the same numbers as on one thread.
+    expect(two.outputs, `${answer.runtime}: 2 threads vs 1`).toEqual(one.outputs);
+  } else {
+    expect(two.info.threads, answer.runtime).toBe(1);
+    expect(two.info.threadsNote, answer.runtime).toMatch(expected.note);
+  }
+  return answer;
+}
+
+/** int8 tiny: cosine ≥ 0.9995 per token to PyTorch's float64 hidden state. */
+async function expectInt8Tiny(probe: Probe, context: TestContext) {
+  const { answer } = await probe(TINY_INT8.request);
+  const [run] = answer.runs!;
+  const minCosine = minTokenCosine(TINY_INT8, run);
+  context.task.meta.loads = [{ options: run.options, info: run.info, wasmMemoryBytes: run.wasmMemoryBytes, minCosine }];
+  expect(run.info.dtype, answer.runtime).toBe('int8');
+  expect(minCosine, `${answer.runtime}: int8 tiny, cosine per token to PyTorch`).toBeGreaterThanOrEqual(0.9995);
+}
+
 const DENO = [bin('deno'), 'run', `--allow-read=${ROOT},${FIXTURES_DIR},${BASE_V2_DIR}`];
 
 describe.each([
@@ -164,6 +287,9 @@ describe.each([
 ])('%s', (_, command) => {
   it('runs fixtures/tiny, loaded from bytes, as PyTorch does', (context) => expectReference(TINY, commandProbe(command), context));
   it('runs fixtures/base, loaded from bytes, as PyTorch does', (context) => expectReference(BASE, commandProbe(command), context));
+  it('runs fixtures/tiny on 2 threads when asked, with the numbers of 1 thread', (context) =>
+    expectThreads(commandProbe(command), { threads: 2 }, context));
+  it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) => expectInt8Tiny(commandProbe(command), context));
   it('tokenizes as albert-base-v2 does', () => expectPublishedIds(commandProbe(command)));
 });
 
@@ -185,6 +311,23 @@ describe('workerd', () => {
     expect(answer.wasmMemoryBytes! + checkpointBytes).toBeLessThan(112 * 2 ** 20);
   });
 
+  it('runs fixtures/tiny on 1 thread when asked for 2, and says why (no Worker)', (context) =>
+    expectThreads(workerdProbe(), { threads: 1, note: FELL_BACK }, context));
+
+  it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) => expectInt8Tiny(workerdProbe(), context));
+
+  it('runs fixtures/base with int8 weights in less wasm memory than f32, cosine ≥ 0.9995 per token to PyTorch', async (context) => {
+    const { answer } = await workerdProbe((fixture) => `${server.origin}/fixtures/${fixture}`)(BASE_INT8.request);
+    const [f32, int8] = answer.runs!;
+    const minCosine = minTokenCosine(BASE_INT8, int8);
+    context.task.meta.loads = answer.runs!.map(({ options, info, wasmMemoryBytes }, i) => ({ options, info, wasmMemoryBytes, ...(i ? { minCosine } : {}) }));
+    expectRunMatches(BASE_INT8, f32, answer.runtime);
+    expect(int8.info.dtype).toBe('int8');
+    expect(minCosine, 'int8 base, cosine per token to PyTorch').toBeGreaterThanOrEqual(0.9995);
+    expect(int8.info.weightBytes).toBeLessThan(0.56 * f32.info.weightBytes);
+    expect(int8.wasmMemoryBytes).toBeLessThan(f32.wasmMemoryBytes);
+  });
+
   it('tokenizes as albert-base-v2 does', () => expectPublishedIds(workerdProbe()));
 });
 
@@ -200,6 +343,24 @@ describe('chromium', () => {
   it('runs fixtures/base, fetched into the page, as PyTorch does', (context) =>
     expectReference(BASE, chromiumProbe(chromiumPath(context), server), context));
   it('tokenizes as albert-base-v2 does', (context) => expectPublishedIds(chromiumProbe(chromiumPath(context), server)));
+
+  it('runs fixtures/tiny on 1 thread when asked for 2 on a page without COOP/COEP, and says why', async (context) => {
+    const answer = await expectThreads(chromiumProbe(chromiumPath(context), server), { threads: 1, note: FELL_BACK }, context);
+    expect(answer.crossOriginIsolated).toBe(false);
+  });
+
+  it('runs fixtures/tiny on 2 threads on a cross-origin-isolated page, with the numbers of 1 thread', async (context) => {
+    const isolated = await fixtureServer(CROSS_ORIGIN_ISOLATION);
+    try {
+      const answer = await expectThreads(chromiumProbe(chromiumPath(context), isolated), { threads: 2 }, context);
+      expect(answer.crossOriginIsolated).toBe(true);
+    } finally {
+      await isolated.close();
+    }
+  });
+
+  it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) =>
+    expectInt8Tiny(chromiumProbe(chromiumPath(context), server), context));
 });
 
 describe('package.json exports', () => {
