@@ -81,8 +81,9 @@ export function relaxedSimdWorks(): boolean {
 
 /** Why shared wasm memory is unavailable here, or undefined when it is available. */
 export function sharedMemoryUnavailable(): string | undefined {
-  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
+  // Checked first: a page that is not isolated has no SharedArrayBuffer either, and the headers are the fix.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return 'the page is not cross-origin isolated (COOP/COEP headers)';
+  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
   if (!WebAssembly.validate(decodeBase64(SHARED_MEMORY_PROBE))) return 'this runtime does not validate shared wasm memory';
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { AlbertError } from '../errors.js';
 import type { Arena } from './arena.js';
 import type { Kernels } from './kernels.js';
-import type { LoadedKernels } from './module.js';
+import { sharedMemoryUnavailable, type LoadedKernels } from './module.js';
 
 /** The kernels a pool thread may be asked to run, by export name. */
 export const POOL_KERNELS = ['gemm_f32', 'gemm_i8', 'quantize_rows_u7', 'attention_f32', 'layernorm_f32'] as const;
@@ -78,12 +78,7 @@ interface PoolWorker {
  * (workerd).
  */
 async function spawnWorker(): Promise<PoolWorker | undefined> {
-  let threads: typeof import('node:worker_threads') | undefined;
-  try {
-    threads = await import('node:worker_threads');
-  } catch {
-    // Browsers' bundles replace node:* modules with ones that throw.
-  }
+  const threads = await nodeWorkerThreads();
   if (threads) {
     const worker = new threads.Worker(`const NODE_WORKER = true;${WORKER_SOURCE}`, { eval: true });
     worker.unref();
@@ -101,6 +96,14 @@ async function spawnWorker(): Promise<PoolWorker | undefined> {
     worker.onerror = (event) => reject(new Error(event.message));
   });
   return { post: (m) => worker.postMessage(m), ready: ready.finally(() => URL.revokeObjectURL(url)), terminate: () => worker.terminate() };
+}
+
+async function nodeWorkerThreads(): Promise<typeof import('node:worker_threads') | undefined> {
+  try {
+    return await import('node:worker_threads');
+  } catch {
+    return undefined; // browsers' bundles replace node:* modules with ones that throw
+  }
 }
 
 /** Whether this thread may block in Atomics.wait (browsers' main threads may not: they spin instead). */
@@ -139,7 +142,11 @@ export class ThreadPool {
    * reason instead when this runtime cannot run workers on shared memory.
    */
   static async start(loaded: LoadedKernels, arena: Arena, threads: number): Promise<ThreadPool | string> {
-    if (!loaded.variant.endsWith('threads')) return `the '${loaded.variant}' kernels have no shared memory`;
+    if (!loaded.variant.endsWith('threads')) {
+      // Name the runtime's reason (as loadKernels saw it), not just the build it fell back to.
+      const noWorker = typeof Worker !== 'function' && !(await nodeWorkerThreads());
+      return sharedMemoryUnavailable() ?? (noWorker ? 'this runtime has no Worker' : `the '${loaded.variant}' kernels have no shared memory`);
+    }
     const workers: PoolWorker[] = [];
     const slots: number[] = [];
     try {

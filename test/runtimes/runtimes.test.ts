@@ -233,14 +233,8 @@ const TINY_INT8 = withLoads(modelCheck('tiny', undefined, ['last_hidden_state'])
 /** fixtures/base as f32, then as int8. */
 const BASE_INT8 = withLoads(modelCheck('base', ['single'], ['last_hidden_state']), [{}, { dtype: 'int8' }]);
 
-/**
- * The note of a load that asked for 2 threads and runs 1. The library picks a build without shared
- * memory where workers cannot share it (workerd: no Worker, and its bundle imports the simd build;
- * a page without COOP/COEP: no SharedArrayBuffer), and the note then names that build rather than
- * the cause (measured: "the 'simd' kernels have no shared memory" in workerd, "the 'relaxed'
- * kernels …" in Chromium); the cause itself is accepted too.
- */
-const FELL_BACK = /^2 threads asked for, running on 1: (the '(simd|relaxed)' kernels have no shared memory|.*no Worker|.*cross-origin isolated)/;
+/** The note of a load that asked for 2 threads and runs 1 names the cause: workerd has no Worker; a page without COOP/COEP is not cross-origin isolated. */
+const FELL_BACK = /^2 threads asked for, running on 1: (this runtime has no Worker|the page is not cross-origin isolated \(COOP\/COEP headers\))$/;
 
 /** What a runtime should do with `threads: 2`: run them, or run 1 and say why. */
 type ThreadsExpected = { threads: 2 } | { threads: 1; note: RegExp };
