@@ -6,53 +6,109 @@ import { sharedMemoryUnavailable, type LoadedKernels } from './module.js';
 /** The kernels a pool thread may be asked to run, by export name. */
 export const POOL_KERNELS = ['gemm_f32', 'gemm_i8', 'quantize_rows_u7', 'attention_f32', 'layernorm_f32'] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
-/** One kernel call: the export's name and its (numeric) arguments. */
-export type KernelCall = [PoolKernel, ...number[]];
 
-// One 128-byte slot per worker in shared memory (its own cache lines): i32 [seq, done, kernel, argc],
-// then up to 12 f64 arguments (every kernel argument is an i32 or an f32, both exact in an f64).
-const SLOT_BYTES = 128;
-const SEQ = 0;
-const DONE = 1;
-const KERNEL = 2;
-const ARGC = 3;
-const ARGS_OFFSET = 16;
+/**
+ * How one kernel argument follows the chunk [from, to) of items a thread runs, and the thread's
+ * index: value = base + from·stride (FROM), min(base, to·stride) (TO), min(base, to·stride) −
+ * from·stride (COUNT: columns or rows in the chunk, the last one trimmed), base + thread·stride
+ * (THREAD: per-thread scratch). A constant is FROM with stride 0.
+ */
+const FROM = 0;
+const TO = 1;
+const COUNT = 2;
+const THREAD = 3;
+export interface Arg {
+  form: typeof FROM | typeof TO | typeof COUNT | typeof THREAD;
+  base: number;
+  stride: number;
+}
+const fixed = (value: number): Arg => ({ form: FROM, base: value, stride: 0 });
+const perItem = (base: number, stride: number): Arg => ({ form: FROM, base, stride });
+const upTo = (items: number): Arg => ({ form: TO, base: items, stride: 1 });
+const count = (total: number, stride: number): Arg => ({ form: COUNT, base: total, stride });
+const perThread = (base: number, stride: number): Arg => ({ form: THREAD, base, stride });
+
+// The job block in shared memory, read by every thread (i32 indices unless said). Line 0: SEQ (the
+// job's number; workers sleep on it, −1 ends them), DONE (chunks finished), FAILED. Line 1: CLAIM,
+// the job's number (low 15 bits) << 16 | the next unclaimed chunk, so a thread that wakes late
+// cannot claim a chunk of a newer job. Then the descriptor: kernel, argc, items, chunk, each
+// argument's form (i32) and its base and stride (f64 indices BASE, STRIDE).
+const LAYOUT = { SEQ: 0, DONE: 1, FAILED: 2, CLAIM: 16, KERNEL: 32, ARGC: 33, ITEMS: 34, CHUNK: 35, FORMS: 36, BASE: 24, STRIDE: 36 } as const;
 const MAX_ARGS = 12;
+const JOB_BYTES = 384;
+/** CLAIM while no job is open: matches no job's number. */
+const CLOSED = -1;
 /**
  * Polls (a few microseconds) before sleeping in Atomics.wait, on both sides: a forward pass posts a
- * call every few hundred microseconds, and waking a thread from a futex takes tens. Longer spins
+ * job every few hundred microseconds, and waking a thread from a futex takes tens. Longer spins
  * only burn the core that the other thread needs when the machine is oversubscribed.
  */
 const SPINS = 2000;
 
+// The two functions below run on every thread and are shipped to the workers as source text
+// (Function.prototype.toString), so they refer to nothing outside their parameters and each other.
+
+function argValue(form: number, base: number, stride: number, from: number, to: number, thread: number): number {
+  if (form === 0) return base + from * stride;
+  if (form === 1) return Math.min(base, to * stride);
+  if (form === 2) return Math.min(base, to * stride) - from * stride;
+  return base + thread * stride;
+}
+
 /**
- * A worker's whole program, as source: instantiate the same module on the same memory, then wait on
- * its slot's seq, run the posted call, publish done = seq (−seq if it threw), and wait again. seq −1
- * ends it. It runs as a node:worker_threads eval script (CommonJS; NODE_WORKER is prepended) or as a
- * module Web Worker.
+ * Claims chunks of job `seq` and runs them until none is left. Chunks go to whichever thread is
+ * free, so a thread that starts late (its core busy with another process) just takes fewer; each
+ * output element is still computed by exactly one call, in the same order, whoever runs it.
+ */
+function runChunks(job: Int32Array, nums: Float64Array, fns: ((...args: number[]) => void)[], seq: number, thread: number, L: typeof LAYOUT): void {
+  const tag = (seq & 0x7fff) << 16;
+  const kernel = fns[job[L.KERNEL]];
+  const argc = job[L.ARGC];
+  const items = job[L.ITEMS];
+  const chunk = job[L.CHUNK];
+  const chunks = Math.ceil(items / chunk);
+  const args = new Array<number>(argc);
+  for (;;) {
+    const claim = Atomics.load(job, L.CLAIM);
+    // A stale view of the descriptor (a newer job's) is harmless: the exchange below then fails.
+    if ((claim & 0xffff0000) !== tag || (claim & 0xffff) >= chunks) return;
+    if (Atomics.compareExchange(job, L.CLAIM, claim, claim + 1) !== claim) continue;
+    const from = (claim & 0xffff) * chunk;
+    const to = Math.min(items, from + chunk);
+    for (let i = 0; i < argc; i++) args[i] = argValue(job[L.FORMS + i], nums[L.BASE + i], nums[L.STRIDE + i], from, to, thread);
+    try {
+      kernel(...args);
+    } catch {
+      Atomics.store(job, L.FAILED, 1);
+    }
+    Atomics.add(job, L.DONE, 1);
+    Atomics.notify(job, L.DONE);
+  }
+}
+
+/**
+ * A worker's whole program, as source: instantiate the same module on the same memory, then sleep
+ * on SEQ and run chunks of each new job. It runs as a node:worker_threads eval script (CommonJS;
+ * NODE_WORKER is prepended) or as a module Web Worker.
  */
 const WORKER_SOURCE = `
-const start = ({ module, memory, slot, kernels }) => {
+${argValue.toString()}
+${runChunks.toString()}
+const start = ({ module, memory, job: at, thread, kernels, layout }) => {
   const { exports } = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel aborted'); } } });
   const fns = kernels.map((name) => exports[name]);
-  const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
-  const args = new Float64Array(memory.buffer, slot + ${ARGS_OFFSET}, ${MAX_ARGS});
+  const job = new Int32Array(memory.buffer, at, ${JOB_BYTES / 4});
+  const nums = new Float64Array(memory.buffer, at, ${JOB_BYTES / 8});
   reply('ready');
   let seen = 0;
   for (;;) {
-    for (let spin = 0; spin < ${SPINS} && Atomics.load(ctl, ${SEQ}) === seen; spin++);
-    Atomics.wait(ctl, ${SEQ}, seen);
-    const seq = Atomics.load(ctl, ${SEQ});
+    for (let spin = 0; spin < ${SPINS} && Atomics.load(job, layout.SEQ) === seen; spin++);
+    Atomics.wait(job, layout.SEQ, seen);
+    const seq = Atomics.load(job, layout.SEQ);
     if (seq === seen) continue;
     if (seq < 0) return;
     seen = seq;
-    try {
-      fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${ARGC}]));
-      Atomics.store(ctl, ${DONE}, seq);
-    } catch {
-      Atomics.store(ctl, ${DONE}, -seq);
-    }
-    Atomics.notify(ctl, ${DONE});
+    ${runChunks.name}(job, nums, fns, seq, thread, layout);
   }
 };
 let reply;
@@ -65,7 +121,6 @@ if (NODE_WORKER) {
   self.onmessage = (event) => start(event.data);
 }
 `;
-
 interface PoolWorker {
   post(message: unknown): void;
   ready: Promise<void>;
@@ -117,28 +172,31 @@ function canBlock(): boolean {
 }
 
 /**
- * Fork-join over worker threads that share the kernels' memory: `run` gives call i to thread i, the
- * calling thread taking the first, and returns when every call is done. Splits are the caller's
- * business; each is chosen so that no output element's arithmetic depends on it.
+ * Fork-join over worker threads that share the kernels' memory: `run` posts a job of `items` in
+ * chunks, every thread (the calling one included) claims chunks until none is left, and it returns
+ * when all are done. Splits are the caller's business; each is chosen so that no output element's
+ * arithmetic depends on it.
  */
 export class ThreadPool {
   /** Threads, the calling one included. */
   readonly size: number;
   private readonly kernels: Kernels;
+  private readonly fns: ((...args: number[]) => void)[];
   private readonly workers: PoolWorker[];
-  private readonly slots: number[];
+  private readonly jobAt: number;
   private readonly blocks = canBlock();
   private seq = 0;
 
-  private constructor(kernels: Kernels, workers: PoolWorker[], slots: number[]) {
+  private constructor(kernels: Kernels, workers: PoolWorker[], jobAt: number) {
     this.kernels = kernels;
+    this.fns = POOL_KERNELS.map((name) => kernels[name] as (...args: number[]) => void);
     this.workers = workers;
-    this.slots = slots;
+    this.jobAt = jobAt;
     this.size = workers.length + 1;
   }
 
   /**
-   * Starts threads − 1 workers on a threads build, their slots allocated in the arena. Returns the
+   * Starts threads − 1 workers on a threads build, the job block allocated in the arena. Returns the
    * reason instead when this runtime cannot run workers on shared memory.
    */
   static async start(loaded: LoadedKernels, arena: Arena, threads: number): Promise<ThreadPool | string> {
@@ -147,75 +205,78 @@ export class ThreadPool {
       const noWorker = typeof Worker !== 'function' && !(await nodeWorkerThreads());
       return sharedMemoryUnavailable() ?? (noWorker ? 'this runtime has no Worker' : `the '${loaded.variant}' kernels have no shared memory`);
     }
+    const jobAt = arena.alloc(JOB_BYTES, 64);
+    arena.i32(jobAt, JOB_BYTES / 4).fill(0);
+    arena.i32(jobAt + LAYOUT.CLAIM * 4, 1)[0] = CLOSED;
     const workers: PoolWorker[] = [];
-    const slots: number[] = [];
     try {
-      for (let i = 1; i < threads; i++) {
+      for (let thread = 1; thread < threads; thread++) {
         const worker = await spawnWorker();
         if (!worker) return 'this runtime has no Worker';
         workers.push(worker);
-        const slot = arena.alloc(SLOT_BYTES, SLOT_BYTES);
-        arena.i32(slot, SLOT_BYTES / 4).fill(0);
-        slots.push(slot);
-        worker.post({ module: loaded.module, memory: loaded.kernels.memory, slot, kernels: POOL_KERNELS });
+        worker.post({ module: loaded.module, memory: loaded.kernels.memory, job: jobAt, thread, kernels: POOL_KERNELS, layout: LAYOUT });
       }
       await Promise.all(workers.map((w) => w.ready));
     } catch (err) {
       workers.forEach((w) => w.terminate());
       return `workers could not start: ${(err as Error).message}`;
     }
-    return new ThreadPool(loaded.kernels, workers, slots);
+    return new ThreadPool(loaded.kernels, workers, jobAt);
   }
 
-  /** Runs calls[0] here and calls[i] on worker i; at most `size` calls. */
-  run(calls: KernelCall[]): void {
-    const seq = ++this.seq;
-    const posted = calls.length - 1;
+  /** Runs `kernel` over `items` in chunks of `chunk` items on every thread; returns when all are done. */
+  run(kernel: PoolKernel, items: number, chunk: number, args: Arg[]): void {
     const memory = this.kernels.memory.buffer;
-    for (let w = 0; w < posted; w++) {
-      const [name, ...args] = calls[w + 1];
-      const ctl = new Int32Array(memory, this.slots[w], SLOT_BYTES / 4);
-      new Float64Array(memory, this.slots[w] + ARGS_OFFSET, MAX_ARGS).set(args);
-      ctl[KERNEL] = POOL_KERNELS.indexOf(name);
-      ctl[ARGC] = args.length;
-      Atomics.store(ctl, SEQ, seq);
-      Atomics.notify(ctl, SEQ);
+    const job = new Int32Array(memory, this.jobAt, JOB_BYTES / 4);
+    const nums = new Float64Array(memory, this.jobAt, JOB_BYTES / 8);
+    // At most 0xffff chunks fit CLAIM's low half.
+    chunk = Math.max(chunk, Math.ceil(items / 0xffff));
+    const chunks = Math.ceil(items / chunk);
+    const seq = (this.seq = (this.seq % 0x7fff) + 1);
+    job[LAYOUT.KERNEL] = POOL_KERNELS.indexOf(kernel);
+    job[LAYOUT.ARGC] = args.length;
+    job[LAYOUT.ITEMS] = items;
+    job[LAYOUT.CHUNK] = chunk;
+    args.forEach((arg, i) => {
+      job[LAYOUT.FORMS + i] = arg.form;
+      nums[LAYOUT.BASE + i] = arg.base;
+      nums[LAYOUT.STRIDE + i] = arg.stride;
+    });
+    Atomics.store(job, LAYOUT.DONE, 0);
+    Atomics.store(job, LAYOUT.FAILED, 0);
+    Atomics.store(job, LAYOUT.CLAIM, (seq << 16) | 0);
+    Atomics.store(job, LAYOUT.SEQ, seq);
+    Atomics.notify(job, LAYOUT.SEQ);
+    runChunks(job, nums, this.fns, seq, 0, LAYOUT);
+    for (let spins = 0; ; ) {
+      const done = Atomics.load(job, LAYOUT.DONE);
+      if (done === chunks) break;
+      if (this.blocks && ++spins > SPINS) Atomics.wait(job, LAYOUT.DONE, done);
     }
-    const [name, ...args] = calls[0];
-    (this.kernels[name] as (...a: number[]) => void)(...args);
-    for (let w = 0; w < posted; w++) {
-      const ctl = new Int32Array(memory, this.slots[w], SLOT_BYTES / 4);
-      for (let spins = 0; ; ) {
-        const done = Atomics.load(ctl, DONE);
-        if (done === seq) break;
-        if (done === -seq) throw new AlbertError('RUNTIME_UNSUPPORTED', `${calls[w + 1][0]} failed on worker thread ${w + 1}`);
-        if (this.blocks && ++spins > SPINS) Atomics.wait(ctl, DONE, done);
-      }
-    }
+    // Closed before the next descriptor is written, so a late thread's claim on this job fails.
+    Atomics.store(job, LAYOUT.CLAIM, CLOSED);
+    if (job[LAYOUT.FAILED]) throw new AlbertError('RUNTIME_UNSUPPORTED', `${kernel} failed on one of the pool's threads`);
   }
 
   /** Ends the workers; the pool cannot run again. */
   close(): void {
-    for (let w = 0; w < this.workers.length; w++) {
-      const ctl = new Int32Array(this.kernels.memory.buffer, this.slots[w], SLOT_BYTES / 4);
-      Atomics.store(ctl, SEQ, -1);
-      Atomics.notify(ctl, SEQ);
-      this.workers[w].terminate();
-    }
+    const job = new Int32Array(this.kernels.memory.buffer, this.jobAt, JOB_BYTES / 4);
+    Atomics.store(job, LAYOUT.SEQ, -1);
+    Atomics.notify(job, LAYOUT.SEQ);
+    this.workers.forEach((w) => w.terminate());
     this.workers.length = 0;
   }
 }
 
-/** [from, to) of part `i` when `count` items are cut into `parts` near-equal contiguous ranges. */
-const range = (count: number, parts: number, i: number) => [Math.floor((count * i) / parts), Math.floor((count * (i + 1)) / parts)];
-
 /** Below this many multiply-adds a product runs on the calling thread: waking a worker costs more. */
 const MIN_PARALLEL_MACS = 1 << 18;
+/** Chunks per thread for row and column splits: enough that a thread slowed by another process hands its share to the others. */
+const CHUNKS_PER_THREAD = 6;
 
 /**
  * The kernels the forward pass calls, each split over the pool's threads when there is one: products
- * by 8-column panels (each thread a column range, every element summed in the same k order), rows for
- * quantization and LayerNorm, (batch, head) pairs for attention. The same signatures as Kernels.
+ * by 8-column panels (every element summed in the same k order), rows for quantization and
+ * LayerNorm, (batch, head) pairs for attention. The same signatures as Kernels.
  */
 export class ParallelKernels {
   readonly threads: number;
@@ -227,41 +288,41 @@ export class ParallelKernels {
     this.threads = pool?.size ?? 1;
   }
 
-  private split(count: number, call: (from: number, to: number) => KernelCall): void {
-    const parts = Math.min(this.threads, count);
-    if (parts <= 1) {
-      const [name, ...args] = call(0, count);
-      (this.k[name] as (...a: number[]) => void)(...args);
-      return;
-    }
-    this.pool!.run(Array.from({ length: parts }, (_, i) => call(...(range(count, parts, i) as [number, number]))));
+  /** Runs `kernel` over all `items`: on the pool in chunks, or here in one call. */
+  private split(kernel: PoolKernel, items: number, chunk: number, args: Arg[]): void {
+    if (this.pool && items > chunk) return this.pool.run(kernel, items, chunk, args);
+    (this.k[kernel] as (...a: number[]) => void)(...args.map((a) => argValue(a.form, a.base, a.stride, 0, items, 0)));
+  }
+
+  /** Items per chunk when `items` are shared out in about CHUNKS_PER_THREAD chunks per thread. */
+  private chunkOf(items: number): number {
+    return Math.max(1, Math.ceil(items / (this.threads * CHUNKS_PER_THREAD)));
   }
 
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
     const panelBytes = this.k.gemm_packed_b_size(8, k) * 4;
-    this.splitColumns(m, k, n, (j0, j1) => ['gemm_f32', c + j0 * 4, ldc, a, lda, m, k, bp + (j0 / 8) * panelBytes, j1 - j0, bias && bias + j0 * 4, act]);
+    this.splitColumns('gemm_f32', m, k, n, [perItem(c, 32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, 8), perItem(bias, bias && 32), fixed(act)]);
   }
 
   gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
     const panelBytes = this.k.gemm_i8_packed_b_size(8, k);
-    this.splitColumns(m, k, n, (j0, j1) => ['gemm_i8', c + j0 * 4, ldc, qa, qs, m, k, bp + (j0 / 8) * panelBytes, j1 - j0, bias && bias + j0 * 4, act]);
+    this.splitColumns('gemm_i8', m, k, n, [perItem(c, 32), fixed(ldc), fixed(qa), fixed(qs), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, 8), perItem(bias, bias && 32), fixed(act)]);
   }
 
-  /** Columns [j0, j1) per thread, cut at panel boundaries. */
-  private splitColumns(m: number, k: number, n: number, call: (j0: number, j1: number) => KernelCall): void {
+  /** Items are the product's 8-column panels. */
+  private splitColumns(kernel: 'gemm_f32' | 'gemm_i8', m: number, k: number, n: number, args: Arg[]): void {
     const panels = Math.ceil(n / 8);
-    if (m * n * k < MIN_PARALLEL_MACS) return this.split(1, () => call(0, n));
-    this.split(panels, (p0, p1) => call(p0 * 8, Math.min(n, p1 * 8)));
+    this.split(kernel, panels, m * n * k < MIN_PARALLEL_MACS ? panels : this.chunkOf(panels), args);
   }
 
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void {
     const rowBytes = this.k.gemm_i8_a_row_bytes(k);
-    this.split(m, (r0, r1) => ['quantize_rows_u7', qa + r0 * rowBytes, qs + r0 * 8, a + r0 * lda * 4, lda, r1 - r0, k]);
+    this.split('quantize_rows_u7', m, this.chunkOf(m), [perItem(qa, rowBytes), perItem(qs, 8), perItem(a, lda * 4), fixed(lda), count(m, 1), fixed(k)]);
   }
 
   layernorm_f32(out: number, x: number, residual: number, gamma: number, beta: number, rows: number, cols: number, eps: number): void {
-    const at = (p: number, r: number) => p && p + r * cols * 4;
-    this.split(rows, (r0, r1) => ['layernorm_f32', at(out, r0), at(x, r0), at(residual, r0), gamma, beta, r1 - r0, cols, eps]);
+    const row = (p: number) => perItem(p, p && cols * 4);
+    this.split('layernorm_f32', rows, this.chunkOf(rows), [row(out), row(x), row(residual), fixed(gamma), fixed(beta), count(rows, 1), fixed(cols), fixed(eps)]);
   }
 
   /** f32 count of scratch attention_f32 needs: one attention_scratch_size per thread. */
@@ -269,10 +330,10 @@ export class ParallelKernels {
     return this.threads * this.k.attention_scratch_size(seq, d);
   }
 
-  /** Every (batch, head) pair; `scratch` holds attentionScratchSize(seq, hidden / heads) f32. */
+  /** Every (batch, head) pair, one per chunk; `scratch` holds attentionScratchSize(seq, hidden / heads) f32. */
   attention_f32(ctx: number, qkv: number, maskAdd: number, batch: number, seq: number, hidden: number, heads: number, scratch: number): void {
-    const perThread = this.k.attention_scratch_size(seq, hidden / heads) * 4;
-    let thread = 0;
-    this.split(batch * heads, (from, to) => ['attention_f32', ctx, qkv, maskAdd, seq, hidden, heads, from, to, scratch + perThread * thread++]);
+    const perThreadBytes = this.k.attention_scratch_size(seq, hidden / heads) * 4;
+    const pairs = batch * heads;
+    this.split('attention_f32', pairs, 1, [fixed(ctx), fixed(qkv), fixed(maskAdd), fixed(seq), fixed(hidden), fixed(heads), perItem(0, 1), upTo(pairs), perThread(scratch, perThreadBytes)]);
   }
 }

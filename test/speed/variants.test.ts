@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AlbertModel } from '../../src/model/albert.js';
-import { relaxedSimdWorks } from '../../src/runtime/module.js';
+import { Arena } from '../../src/runtime/arena.js';
+import { loadKernels, relaxedSimdWorks } from '../../src/runtime/module.js';
+import { ParallelKernels, ThreadPool } from '../../src/runtime/pool.js';
 import { expectedOf, FIXTURES_DIR, inputsOf } from '../helpers/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,6 +98,45 @@ describe('threads', () => {
       } finally {
         two.dispose();
       }
+    }
+  });
+
+  it('shares a job out in chunks: the worker takes part, the result is that of one call, and the pool runs on after a kernel fails', async () => {
+    const loaded = await loadKernels({ threads: true });
+    const arena = new Arena(loaded.kernels);
+    const pool = await ThreadPool.start(loaded, arena, 2);
+    if (typeof pool === 'string') throw new Error(pool);
+    try {
+      const k = new ParallelKernels(loaded.kernels, pool);
+      // Attention over 48 (batch, head) pairs of 256 tokens: tens of milliseconds, one pair a chunk.
+      const [batch, seq, hidden, heads] = [4, 256, 768, 12];
+      const qkv = arena.alloc(batch * seq * 3 * hidden * 4);
+      const q = arena.f32(qkv, batch * seq * 3 * hidden);
+      for (let i = 0; i < q.length; i++) q[i] = Math.sin(i * 0.37);
+      const mask = arena.alloc(batch * seq * 4);
+      arena.f32(mask, batch * seq).fill(0);
+      const ctx = arena.alloc(batch * seq * hidden * 4);
+      const scratchCount = k.attentionScratchSize(seq, hidden / heads);
+      const scratch = arena.alloc(scratchCount * 4);
+      arena.f32(scratch, scratchCount).fill(NaN);
+      arena.f32(ctx, batch * seq * hidden).fill(NaN);
+      k.attention_f32(ctx, qkv, mask, batch, seq, hidden, heads, scratch);
+      // Each thread has its own scratch: the worker's half was written, so it ran pairs.
+      const perThread = scratchCount / 2;
+      expect(arena.f32(scratch + perThread * 4, perThread).some((v) => !Number.isNaN(v))).toBe(true);
+      const twoThreads = arena.f32(ctx, batch * seq * hidden).slice();
+      expect(twoThreads.every(Number.isFinite)).toBe(true);
+      // The same numbers as one call of the kernel over all pairs.
+      arena.f32(ctx, batch * seq * hidden).fill(NaN);
+      loaded.kernels.attention_f32(ctx, qkv, mask, seq, hidden, heads, 0, batch * heads, scratch);
+      expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
+      // A kernel that traps (an output past the end of memory) fails the job, not the pool.
+      const end = loaded.kernels.memory.buffer.byteLength;
+      expect(() => k.layernorm_f32(end - 64, ctx, 0, ctx, ctx, 256, hidden, 1e-12)).toThrow(/layernorm_f32 failed/);
+      k.attention_f32(ctx, qkv, mask, batch, seq, hidden, heads, scratch);
+      expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
+    } finally {
+      pool.close();
     }
   });
 
