@@ -4,6 +4,8 @@
  * to a temporary name and renamed into place, so a crash or a cut connection leaves nothing a
  * later run could mistake for the real file.
  */
+import { AlbertError } from '../errors.js';
+import { fileInMemory, openLocalFile, type RandomAccessFile } from './files.js';
 import { hasLocalFileSystem, readEnv } from './platform.js';
 
 /** Identifies one file of one revision of one hub repository. */
@@ -15,15 +17,18 @@ export interface CacheKey {
   url: string;
 }
 
-export interface CacheEntry {
-  /** Empty when the hub said the file does not exist (so an offline run knows it need not ask). */
-  readonly bytes: Uint8Array;
-  readonly missing: boolean;
-  /** The server's ETag when the file was stored, used to ask whether it changed. */
-  readonly etag: string | undefined;
-  /** Where the entry lives, for messages. */
-  readonly location: string;
-}
+/** A stored file, or the hub's word that there is no such file (so an offline run knows it need not ask). */
+export type CacheEntry =
+  | {
+      readonly missing: false;
+      /** The stored file, opened where it lies: on disk, it is read by ranges. */
+      open(): Promise<RandomAccessFile>;
+      /** The server's ETag when the file was stored, used to ask whether it changed. */
+      readonly etag: string | undefined;
+      /** Where the entry lives, for messages. */
+      readonly location: string;
+    }
+  | { readonly missing: true; readonly etag: undefined; readonly location: string };
 
 export interface DownloadCache {
   readonly description: string;
@@ -74,18 +79,22 @@ class DirectoryCache implements DownloadCache {
     const fs = await import('node:fs/promises');
     const paths = await this.paths(key);
     let meta: { etag?: unknown; size?: unknown; missing?: unknown };
-    let contents: Uint8Array;
+    let size: number;
     try {
       meta = JSON.parse(await fs.readFile(paths.meta, 'utf8'));
-      if (meta.missing === true) return { bytes: new Uint8Array(0), missing: true, etag: undefined, location: paths.meta };
-      contents = await fs.readFile(paths.file);
+      if (meta.missing === true) return { missing: true, etag: undefined, location: paths.meta };
+      size = (await fs.stat(paths.file)).size;
     } catch {
       return undefined; // never stored, or removed since
     }
-    if (contents.length !== meta.size) return undefined;
+    if (size !== meta.size) return undefined;
     return {
-      bytes: new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength),
       missing: false,
+      // Files only ever arrive here whole (renamed into place), so whatever is opened later is complete.
+      open: () =>
+        openLocalFile(paths.file).catch((error: unknown) => {
+          throw new AlbertError('SOURCE_FAILED', `could not read ${paths.file}: ${(error as Error).message}`, { cause: error });
+        }),
       etag: typeof meta.etag === 'string' ? meta.etag : undefined,
       location: paths.file,
     };
@@ -136,10 +145,10 @@ export class CacheStorageCache implements DownloadCache {
     const response = await this.cache.match(key.url);
     if (!response) return undefined;
     const location = `${this.description} (${key.url})`;
-    if (response.status === 404) return { bytes: new Uint8Array(0), missing: true, etag: undefined, location };
+    if (response.status === 404) return { missing: true, etag: undefined, location };
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length !== Number(response.headers.get('content-length'))) return undefined;
-    return { bytes, missing: false, etag: response.headers.get('etag') ?? undefined, location };
+    return { missing: false, open: async () => fileInMemory(bytes), etag: response.headers.get('etag') ?? undefined, location };
   }
 
   async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {

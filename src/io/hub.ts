@@ -5,6 +5,7 @@
  */
 import { AlbertError } from '../errors.js';
 import { openDownloadCache, type CacheEntry, type CacheKey, type DownloadCache } from './cache.js';
+import { fileInMemory, FindingSource, readWhole, type RandomAccessFile } from './files.js';
 import { describeError, describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
 import { hasLocalFileSystem, readEnv } from './platform.js';
 
@@ -34,7 +35,7 @@ export interface HubOptions extends ReadOptions {
   onWarning?: (message: string) => void;
 }
 
-export class HubSource {
+export class HubSource extends FindingSource {
   readonly description: string;
   private readonly id: string;
   private readonly revision: string;
@@ -50,6 +51,7 @@ export class HubSource {
   private warnedOffline = false;
 
   constructor(id: string, options: HubOptions = {}) {
+    super();
     if (!looksLikeHubId(id)) {
       throw new AlbertError('INPUT_INVALID', `"${id}" is not a hub model id (expected owner/name, e.g. albert/albert-base-v2)`);
     }
@@ -67,13 +69,13 @@ export class HubSource {
     this.description = `hub model "${id}" (revision ${this.revision}) at ${this.endpoint}`;
   }
 
-  async read(file: string): Promise<Uint8Array> {
-    const bytes = await this.tryRead(file);
-    if (bytes === undefined) throw new AlbertError('SOURCE_NOT_FOUND', `${file} not found in ${this.description}`);
-    return bytes;
+  async tryRead(file: string): Promise<Uint8Array | undefined> {
+    const opened = await this.tryOpen(file);
+    return opened && readWhole(opened);
   }
 
-  async tryRead(file: string): Promise<Uint8Array | undefined> {
+  /** A fresh download comes whole, in memory; a cached copy is a local file, opened in place. */
+  async tryOpen(file: string): Promise<RandomAccessFile | undefined> {
     // Empty parts catch '', '/abs' and 'a//b'; the file name becomes a cache path, so no '..' either.
     if (file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '')) {
       throw new AlbertError('INPUT_INVALID', `"${file}" is not a file name inside ${this.description}`);
@@ -109,7 +111,7 @@ export class HubSource {
       await cache?.store(key, bytes, etag).catch((error: unknown) => {
         this.onWarning(`${this.description}: could not cache ${file} in ${cache.description}: ${describeError(error)}`);
       });
-      return bytes;
+      return fileInMemory(bytes);
     }
 
     await response.body?.cancel();
@@ -138,7 +140,7 @@ export class HubSource {
   }
 
   /** When the hub cannot answer: the cached copy with a warning, or an error naming id and endpoint. */
-  private useCached(cached: CacheEntry | undefined, file: string, reason: string, cause?: unknown): Uint8Array | undefined {
+  private useCached(cached: CacheEntry | undefined, file: string, reason: string, cause?: unknown): Promise<RandomAccessFile | undefined> {
     if (!cached) {
       throw new AlbertError(
         'SOURCE_FAILED',
@@ -153,9 +155,10 @@ export class HubSource {
     return this.cachedCopy(cached, file);
   }
 
-  private cachedCopy(cached: CacheEntry, file: string): Uint8Array | undefined {
+  private async cachedCopy(cached: CacheEntry, file: string): Promise<RandomAccessFile | undefined> {
     if (cached.missing) return undefined;
-    this.onProgress?.({ file, loaded: cached.bytes.length, total: cached.bytes.length });
-    return cached.bytes;
+    const opened = await cached.open();
+    this.onProgress?.({ file, loaded: opened.size, total: opened.size });
+    return opened;
   }
 }

@@ -1,10 +1,12 @@
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a UTF-8 JSON header
  * `{ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { string: string } }`,
- * then the data section the offsets point into. The file is never copied: tensors are read
- * straight out of the caller's bytes, which must stay unchanged while the SafeTensors is in use.
+ * then the data section the offsets point into. Only the header is read up front; each tensor is
+ * read when asked for, straight into the caller's array, so a checkpoint on disk is never whole in
+ * memory. The file must stay open, and unchanged, while the SafeTensors is in use.
  */
 import { AlbertError } from '../errors.js';
+import type { RandomAccessFile } from './files.js';
 import { quote } from './quote.js';
 
 export type SafetensorsDtype =
@@ -24,8 +26,11 @@ const DTYPE_BITS: Readonly<Record<SafetensorsDtype, number>> = {
 /** The dtypes readF32 converts; a weight stored as anything else cannot be loaded. */
 export const CONVERTIBLE_TO_F32: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
-/** The reference implementation refuses larger headers; so do we, before decoding anything. */
+/** The reference implementation refuses larger headers; so do we, before reading anything. */
 const MAX_HEADER_BYTES = 100_000_000;
+
+/** F16 and BF16 pass through a scratch of this many bytes on their way to f32. */
+const CONVERSION_CHUNK_BYTES = 1 << 16;
 
 export interface TensorInfo {
   name: string;
@@ -41,41 +46,52 @@ export interface TensorInfo {
 export class SafeTensors {
   readonly fileName: string;
   readonly metadata: Record<string, string>;
-  private readonly bytes: Uint8Array;
+  private readonly file: RandomAccessFile;
   private readonly tensors: Map<string, TensorInfo>;
 
   private constructor(
-    bytes: Uint8Array,
+    file: RandomAccessFile,
     fileName: string,
     metadata: Record<string, string>,
     tensors: Map<string, TensorInfo>,
   ) {
-    this.bytes = bytes;
+    this.file = file;
     this.fileName = fileName;
     this.metadata = metadata;
     this.tensors = tensors;
   }
 
-  /** Validates the whole header against the file; throws SAFETENSORS_INVALID naming what is wrong. */
-  static parse(bytes: Uint8Array, fileName = 'model.safetensors'): SafeTensors {
+  /**
+   * Reads the header and validates all of it against the file's size; throws SAFETENSORS_INVALID
+   * naming what is wrong. Tensors are read later, by readF32.
+   */
+  static async open(file: RandomAccessFile, fileName = 'model.safetensors'): Promise<SafeTensors> {
     const fail = (what: string): never => {
       throw new AlbertError('SAFETENSORS_INVALID', `${fileName}: ${what}`);
     };
+    const { size } = file;
+    const readHeaderBytes = async (length: number, position: number) => {
+      const bytes = new Uint8Array(length);
+      const got = await file.read(bytes, position);
+      if (got < length) fail(`file ended at byte ${position + got}, inside the header; it was ${size} bytes when opened (file changed while loading?)`);
+      return bytes;
+    };
 
-    if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
-    const lengthView = new DataView(bytes.buffer, bytes.byteOffset, 8);
+    if (size < 8) fail(`file is ${size} bytes, too short for the 8-byte header length`);
+    const lengthView = new DataView((await readHeaderBytes(8, 0)).buffer);
     const headerLengthHigh = lengthView.getUint32(4, true);
     const headerLength = headerLengthHigh * 2 ** 32 + lengthView.getUint32(0, true);
     if (headerLengthHigh !== 0 || headerLength > MAX_HEADER_BYTES) {
       fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
     }
-    if (headerLength > bytes.length - 8) {
-      fail(`header length ${headerLength} exceeds the ${bytes.length - 8} bytes after the length field (file truncated?)`);
+    if (headerLength > size - 8) {
+      fail(`header length ${headerLength} exceeds the ${size - 8} bytes after the length field (file truncated?)`);
     }
 
+    const headerBytes = await readHeaderBytes(headerLength, 8);
     let headerText: string;
     try {
-      headerText = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+      headerText = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
     } catch {
       return fail('header is not valid UTF-8');
     }
@@ -90,7 +106,7 @@ export class SafeTensors {
     if (duplicate) fail(`header has the key ${duplicate} more than once`);
 
     const dataBegin = 8 + headerLength;
-    const dataLength = bytes.length - dataBegin;
+    const dataLength = size - dataBegin;
     let metadata: Record<string, string> = {};
     const tensors = new Map<string, TensorInfo>();
     for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -120,7 +136,7 @@ export class SafeTensors {
         fail(`tensors ${quote(previous.name)} and ${quote(current.name)} overlap in the data section`);
       }
     }
-    return new SafeTensors(bytes, fileName, metadata, tensors);
+    return new SafeTensors(file, fileName, metadata, tensors);
   }
 
   /** Tensor names in header order. */
@@ -138,28 +154,34 @@ export class SafeTensors {
     return info;
   }
 
-  /** Converts tensor `name` (F32, F16 or BF16, little-endian) to f32 into `out` (out.length must equal the element count). */
-  readF32(name: string, out: Float32Array): void {
+  /**
+   * Converts elements [from, from + out.length) of tensor `name` (F32, F16 or BF16, little-endian)
+   * to f32 into `out`: F32 bytes are read straight into it, the others through a small scratch.
+   */
+  async readF32(name: string, out: Float32Array, from = 0): Promise<void> {
     const info = this.info(name);
-    if (out.length !== info.size) {
-      throw new RangeError(`readF32(${quote(name)}): out has ${out.length} elements, the tensor has ${info.size}`);
+    if (!(Number.isSafeInteger(from) && from >= 0 && from + out.length <= info.size)) {
+      throw new RangeError(`readF32(${quote(name)}): elements [${from}, ${from + out.length}) are not all in the tensor's ${info.size}`);
     }
-    const source = this.bytes.subarray(info.begin, info.end);
     switch (info.dtype) {
       case 'F32':
-        copyBytes(source, out);
+        await this.readBytes(info, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), info.begin + 4 * from);
         return;
-      case 'F16': {
-        const table = f16ToF32Table();
-        const halves = asUint16(source);
-        for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]!]!;
-        return;
-      }
+      case 'F16':
       case 'BF16': {
-        // bf16 is the top half of an f32, so shifting the bits is exact, NaN payloads included.
-        const halves = asUint16(source);
         const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-        for (let i = 0; i < halves.length; i++) outBits[i] = halves[i]! << 16;
+        const scratch = new Uint16Array(Math.min(out.length, CONVERSION_CHUNK_BYTES / 2));
+        const table = info.dtype === 'F16' ? f16ToF32Table() : undefined;
+        for (let done = 0; done < out.length; done += scratch.length) {
+          const halves = scratch.subarray(0, Math.min(scratch.length, out.length - done));
+          await this.readBytes(info, new Uint8Array(halves.buffer, 0, halves.byteLength), info.begin + 2 * (from + done));
+          if (table) {
+            for (let i = 0; i < halves.length; i++) out[done + i] = table[halves[i]!]!;
+          } else {
+            // bf16 is the top half of an f32, so shifting the bits is exact, NaN payloads included.
+            for (let i = 0; i < halves.length; i++) outBits[done + i] = halves[i]! << 16;
+          }
+        }
         return;
       }
       default:
@@ -167,6 +189,17 @@ export class SafeTensors {
           'CHECKPOINT_MISMATCH',
           `${this.fileName}: tensor ${quote(name)} has dtype ${info.dtype}; only ${CONVERTIBLE_TO_F32.join(', ')} can be read as f32`,
         );
+    }
+  }
+
+  /** The header put these bytes inside the file; a file that has shrunk since fails here, naming the tensor. */
+  private async readBytes(info: TensorInfo, into: Uint8Array, position: number): Promise<void> {
+    const got = await this.file.read(into, position);
+    if (got < into.length) {
+      throw new AlbertError(
+        'SAFETENSORS_INVALID',
+        `${this.fileName}: file ended at byte ${position + got}, inside tensor ${quote(info.name)} (bytes ${info.begin} to ${info.end}); it was ${this.file.size} bytes when its header was read (file changed while loading?)`,
+      );
     }
   }
 }
@@ -244,17 +277,6 @@ function findDuplicateKey(json: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Copies little-endian f32 bytes into `out` through a typed view; works at any source alignment. */
-function copyBytes(source: Uint8Array, out: Float32Array): void {
-  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(source);
-}
-
-/** A Uint16Array over `source`, viewed in place when 2-byte aligned, else copied once. */
-function asUint16(source: Uint8Array): Uint16Array {
-  if (source.byteOffset % 2 === 0) return new Uint16Array(source.buffer, source.byteOffset, source.length / 2);
-  return new Uint16Array(source.slice().buffer);
 }
 
 let f16Table: Float32Array | undefined;

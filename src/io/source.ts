@@ -1,9 +1,10 @@
 /**
  * Where a model's files come from: a local directory, a URL prefix, a hub id, or files already
  * in memory. Every source reads whole files by name and reports progress, so the loader never
- * cares which.
+ * cares which; local files can also be opened to read by byte ranges (`openFile`).
  */
 import { AlbertError } from '../errors.js';
+import { fileInMemory, FindingSource, openLocalFile, readWhole, type RandomAccessFile } from './files.js';
 import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
 import { HubSource, looksLikeHubId, type HubOptions } from './hub.js';
 import { fsErrorCode, hasLocalFileSystem } from './platform.js';
@@ -57,16 +58,12 @@ function isFileSource(source: object): source is FileSource {
   return typeof candidate.read === 'function' && typeof candidate.tryRead === 'function';
 }
 
-/** Implements `read` once: every source only says whether it has the file. */
-abstract class FindingSource implements FileSource {
-  abstract readonly description: string;
-  abstract tryRead(name: string): Promise<Uint8Array | undefined>;
-
-  async read(name: string): Promise<Uint8Array> {
-    const bytes = await this.tryRead(name);
-    if (bytes === undefined) throw new AlbertError('SOURCE_NOT_FOUND', `${name} not found in ${this.description}`);
-    return bytes;
-  }
+/**
+ * File `name` of `files`, to read by byte ranges: our sources open local files in place; a caller's
+ * FileSource only reads whole files, so its file is read whole first.
+ */
+export async function openFile(files: FileSource, name: string): Promise<RandomAccessFile> {
+  return files instanceof FindingSource ? files.open(name) : fileInMemory(await files.read(name));
 }
 
 class InMemorySource extends FindingSource {
@@ -105,19 +102,24 @@ class LocalDirectorySource extends FindingSource {
   }
 
   async tryRead(name: string): Promise<Uint8Array | undefined> {
+    const file = await this.tryOpen(name);
+    return file && readWhole(file);
+  }
+
+  async tryOpen(name: string): Promise<RandomAccessFile | undefined> {
     if (!hasLocalFileSystem()) {
       throw new AlbertError('RUNTIME_UNSUPPORTED', `cannot read ${this.description}: this runtime has no local files; use a URL or a hub id`);
     }
-    const [{ readFile, stat }, { join }, { fileURLToPath }] = await Promise.all([
+    const [{ stat }, { join }, { fileURLToPath }] = await Promise.all([
       import('node:fs/promises'),
       import('node:path'),
       import('node:url'),
     ]);
     const directory = this.directory instanceof URL ? fileURLToPath(this.directory) : this.directory;
     const path = join(directory, name);
-    let contents: Uint8Array;
+    let file: RandomAccessFile;
     try {
-      contents = await readFile(path);
+      file = await openLocalFile(path);
     } catch (error) {
       if (fsErrorCode(error) !== 'ENOENT') {
         throw new AlbertError('SOURCE_FAILED', `could not read ${path}: ${(error as Error).message}`, { cause: error });
@@ -128,9 +130,9 @@ class LocalDirectorySource extends FindingSource {
       }
       return undefined;
     }
-    const bytes = new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
-    this.onProgress?.({ file: name, loaded: bytes.length, total: bytes.length });
-    return bytes;
+    // Reported once the file is found: the loader reads only the parts it needs, when it needs them.
+    this.onProgress?.({ file: name, loaded: file.size, total: file.size });
+    return file;
   }
 }
 
@@ -166,13 +168,14 @@ class UrlPrefixSource extends FindingSource {
 }
 
 /** `owner/name` is a local directory if one exists here, else a hub id; decided at the first read. */
-class LocalDirectoryOrHubSource implements FileSource {
+class LocalDirectoryOrHubSource extends FindingSource {
   private readonly name: string;
   private readonly options: SourceOptions;
-  private resolved: Promise<FileSource> | undefined;
+  private resolved: Promise<FindingSource> | undefined;
   private resolvedDescription: string | undefined;
 
   constructor(name: string, options: SourceOptions) {
+    super();
     this.name = name;
     this.options = options;
   }
@@ -181,15 +184,15 @@ class LocalDirectoryOrHubSource implements FileSource {
     return this.resolvedDescription ?? `"${this.name}" (a local directory if one exists, else a hub model id)`;
   }
 
-  read(name: string): Promise<Uint8Array> {
-    return this.resolve().then((source) => source.read(name));
-  }
-
   tryRead(name: string): Promise<Uint8Array | undefined> {
     return this.resolve().then((source) => source.tryRead(name));
   }
 
-  private resolve(): Promise<FileSource> {
+  tryOpen(name: string): Promise<RandomAccessFile | undefined> {
+    return this.resolve().then((source) => source.tryOpen(name));
+  }
+
+  private resolve(): Promise<FindingSource> {
     this.resolved ??= (async () => {
       const source = (await isLocalDirectory(this.name))
         ? new LocalDirectorySource(this.name, this.options)

@@ -2,7 +2,7 @@ import { AlbertError } from '../errors.js';
 import { parseConfig, type AlbertConfig, type HiddenAct } from '../io/config.js';
 import { quote } from '../io/quote.js';
 import { SafeTensors } from '../io/safetensors.js';
-import { openSource, type ModelSource, type SourceOptions } from '../io/source.js';
+import { openFile, openSource, type ModelSource, type SourceOptions } from '../io/source.js';
 import { Arena, formatBytes } from '../runtime/arena.js';
 import { Act, type Kernels } from '../runtime/kernels.js';
 import { loadKernels, type KernelVariant, type WasmSource } from '../runtime/module.js';
@@ -156,11 +156,16 @@ export class AlbertModel {
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<AlbertModel> {
     const files = openSource(source, options);
     const config = parseConfig(decodeText(await files.read('config.json')), 'config.json');
-    const st = SafeTensors.parse(await files.read('model.safetensors'), 'model.safetensors');
-    return AlbertModel.fromCheckpoint(config, st, options);
+    // A local checkpoint stays on disk: its header is read now, each tensor straight into place later.
+    const weights = await openFile(files, 'model.safetensors');
+    try {
+      return await AlbertModel.fromCheckpoint(config, await SafeTensors.open(weights, 'model.safetensors'), options);
+    } finally {
+      await weights.close();
+    }
   }
 
-  /** Builds a model from an already parsed config and checkpoint. */
+  /** Builds a model from an already parsed config and an opened checkpoint (which must stay open until this resolves). */
   static async fromCheckpoint(config: AlbertConfig, st: SafeTensors, options: LoadOptions = {}): Promise<AlbertModel> {
     const head = headOf(config, st);
     const hasPooler = st.has('albert.pooler.weight') || st.has('pooler.weight');
@@ -178,9 +183,9 @@ export class AlbertModel {
     const table = weightTable(config, head, hasPooler);
     const quantized = dtype === 'int8' ? int8Slots(table) : undefined;
     const beforeWeights = arena.used;
-    let placed: ReturnType<typeof placeWeights>;
+    let placed: Awaited<ReturnType<typeof placeWeights>>;
     try {
-      placed = placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
+      placed = await placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
     } catch (err) {
       pool?.close();
       throw err;

@@ -68,43 +68,68 @@ function resolve(table: WeightTable, st: SafeTensors, prefix: string) {
   return { keys, unexpected };
 }
 
+/** Packed weights reach their panels through a stage of about this size above the arena's top. */
+const STAGE_BYTES = 1 << 20;
+/** Rows per panel of both GEMMs' packed layouts: a run of whole panels packs on its own. */
+const PANEL_ROWS = 8;
+
 /**
- * Copies every tensor of the table into linear memory once (converting F16/BF16 to f32) and packs
+ * Reads every tensor of the table into linear memory once (converting F16/BF16 to f32) and packs
  * Linear weights into the GEMM's panels: the int8 GEMM's (quantized) for the slots `int8` selects,
  * the f32 GEMM's for the others. Returns the table with each slot replaced by its pointer, and the
  * checkpoint's tensors the model does not use.
  */
-export function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kernels, arena: Arena, int8?: (slot: WeightSlot) => boolean) {
+export async function placeWeights(table: WeightTable, st: SafeTensors, kernels: Kernels, arena: Arena, int8?: (slot: WeightSlot) => boolean) {
   const { keys, unexpected } = resolve(table, st, encoderPrefix(st));
 
-  const place = (slot: WeightSlot): number => {
+  const place = async (slot: WeightSlot): Promise<number> => {
     const names = keys.get(slot)!;
     const rows = slot.shape[0];
     const rowSize = slot.shape.slice(1).reduce((a, b) => a * b, 1);
     const count = rows * rowSize;
     if (slot.layout === 'plain') {
       const dst = arena.alloc(names.length * count * 4);
-      names.forEach((name, i) => st.readF32(name, arena.f32(dst + i * count * 4, count)));
+      for (const [i, name] of names.entries()) await st.readF32(name, arena.f32(dst + i * count * 4, count));
       return dst;
     }
-    // Packed: stage [out, in] rows (Q, K, V stacked) above the destination, pack, free the stage.
+    // Packed: the [out, in] rows (Q, K and V stacked) go a few panels at a time through a small
+    // stage above the destination, so the unpacked matrix is never in memory whole.
     const n = names.length * rows;
     const quantize = int8?.(slot) ?? false;
-    const dst = arena.alloc(quantize ? kernels.gemm_i8_packed_b_size(n, rowSize) : kernels.gemm_packed_b_size(n, rowSize) * 4);
+    const packedBytes = (r: number) => (quantize ? kernels.gemm_i8_packed_b_size(r, rowSize) : kernels.gemm_packed_b_size(r, rowSize) * 4);
+    const dst = arena.alloc(packedBytes(n));
+    const chunkRows = Math.max(1, Math.floor(STAGE_BYTES / (PANEL_ROWS * rowSize * 4))) * PANEL_ROWS;
     const mark = arena.mark();
-    const stage = arena.alloc(n * rowSize * 4);
-    names.forEach((name, i) => st.readF32(name, arena.f32(stage + i * count * 4, count)));
-    if (quantize) kernels.gemm_pack_b_i8(dst, stage, n, rowSize);
-    else kernels.gemm_pack_b_f32(dst, stage, n, rowSize);
+    const stage = arena.alloc(Math.min(chunkRows, n) * rowSize * 4);
+    for (let r0 = 0; r0 < n; r0 += chunkRows) {
+      const r1 = Math.min(n, r0 + chunkRows);
+      // Rows [r0, r1) of the stack, from each tensor they fall in.
+      for (let i = Math.floor(r0 / rows); i * rows < r1; i++) {
+        const from = Math.max(r0, i * rows);
+        const to = Math.min(r1, (i + 1) * rows);
+        await st.readF32(names[i]!, arena.f32(stage + (from - r0) * rowSize * 4, (to - from) * rowSize), (from - i * rows) * rowSize);
+      }
+      if (quantize) kernels.gemm_pack_b_i8(dst + packedBytes(r0), stage, r1 - r0, rowSize);
+      else kernels.gemm_pack_b_f32(dst + packedBytes(r0), stage, r1 - r0, rowSize);
+    }
     arena.release(mark);
     return dst;
   };
 
-  const walk = (node: unknown): unknown => {
+  // One slot at a time, in table order: where each weight lands must not depend on how reads interleave.
+  const walk = async (node: unknown): Promise<unknown> => {
     if (isSlot(node)) return place(node);
-    if (Array.isArray(node)) return node.map(walk);
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    if (Array.isArray(node)) {
+      const out: unknown[] = [];
+      for (const child of node) out.push(await walk(child));
+      return out;
+    }
+    if (node && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(node)) out[key] = await walk(child);
+      return out;
+    }
     return node;
   };
-  return { weights: walk(table) as ModelWeights, unexpected };
+  return { weights: (await walk(table)) as ModelWeights, unexpected };
 }

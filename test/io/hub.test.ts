@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AlbertError } from '../../src/errors.js';
 import { CacheStorageCache, defaultCacheDirectory } from '../../src/io/cache.js';
+import { readWhole } from '../../src/io/files.js';
 import { openSource, type DownloadProgress, type SourceOptions } from '../../src/io/source.js';
 import { startServer, type TestServer } from './http-server.js';
 
@@ -343,7 +344,8 @@ describe('Cache Storage cache (browsers and workers)', () => {
     expect(await cache.lookup(key)).toBeUndefined();
     await cache.store(key, original['config.json']!, '"abc"');
     const entry = await cache.lookup(key);
-    expect(entry?.bytes).toEqual(original['config.json']);
+    if (!entry || entry.missing) throw new Error('expected a stored entry');
+    expect(await readWhole(await entry.open())).toEqual(original['config.json']);
     expect(entry?.etag).toBe('"abc"');
     expect(entry?.location).toBe('Cache Storage "albert-wasm" (https://hub.example/x/config.json)');
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlbertError } from '../../src/errors.js';
-import { openSource, type DownloadProgress, type FileSource } from '../../src/io/source.js';
+import { openFile, openSource, type DownloadProgress, type FileSource } from '../../src/io/source.js';
 import { startServer, type TestServer } from './http-server.js';
 
 const TINY = new URL('../../../shared/fixtures/tiny/', import.meta.url);
@@ -50,6 +50,26 @@ describe('local directory source', () => {
     expect(error.message).toMatch(/model directory \/nonexistent\/albert-model does not exist \(looking for config\.json\)/);
   });
 
+  it('opens a file to read by byte ranges, reporting it once found', async () => {
+    const progress: DownloadProgress[] = [];
+    const whole = tinyFile('model.safetensors');
+    const file = await openFile(openSource(TINY_DIR, { onProgress: (p) => progress.push(p) }), 'model.safetensors');
+    try {
+      expect(file.size).toBe(whole.length);
+      expect(file.bytes).toBeUndefined();
+      expect(progress).toEqual([{ file: 'model.safetensors', loaded: whole.length, total: whole.length }]);
+      const part = new Uint8Array(100);
+      expect(await file.read(part, 5000)).toBe(100);
+      expectBytes(part, whole.subarray(5000, 5100));
+      expect(await file.read(part, whole.length - 10)).toBe(10);
+      expectBytes(part.subarray(0, 10), whole.subarray(whole.length - 10));
+    } finally {
+      await file.close();
+    }
+    const missing = await rejection(openFile(openSource(TINY_DIR), 'spiece.model'));
+    expect(missing.message).toBe(`spiece.model not found in directory ${TINY_DIR}`);
+  });
+
   it('reports a file that cannot be read as SOURCE_FAILED', async () => {
     const error = await rejection(openSource(fileURLToPath(new URL('../../../shared/', TINY))).read('fixtures'));
     expect(error.code).toBe('SOURCE_FAILED');
@@ -82,6 +102,16 @@ describe('in-memory source', () => {
   it('passes a FileSource through unchanged', () => {
     const custom: FileSource = { description: 'mine', read: async () => bytes, tryRead: async () => undefined };
     expect(openSource(custom)).toBe(custom);
+  });
+
+  it('hands out in-memory files, and a FileSource\'s, whole', async () => {
+    expect((await openFile(files, 'model.safetensors')).bytes).toBe(bytes);
+    const custom: FileSource = { description: 'mine', read: async () => bytes, tryRead: async () => undefined };
+    const file = await openFile(custom, 'model.safetensors');
+    expect(file.bytes).toBe(bytes);
+    const part = new Uint8Array(4);
+    expect(await file.read(part, 1)).toBe(2);
+    expect(part).toEqual(new Uint8Array([2, 3, 0, 0]));
   });
 
   it('rejects URLs of other protocols', () => {
