@@ -6,10 +6,13 @@ import { activation_f32, ACT_GELU_NEW, ACT_NONE, ACT_RELU, gelu_new_f32x4 } from
 // B (of fewer columns), which is how the thread pool splits a product by columns.
 export const NR: i32 = 8;
 
-// Rows per tile. Each row takes two accumulators, the tile's two B vectors and the broadcast A take
-// three more, and V8 allocates 15 vector registers on x64: with fused multiply-add (relaxed SIMD)
-// 6 rows fit exactly (12 + 3); with mul + add every step also needs the product, so 4 rows (8 + 2 +
-// 4 broadcasts + 1). Measured on V8 11–15: 6×8 with FMA 34–41 GFLOP/s, 4×8 plain 30–36.
+// Rows per tile of the kernels that read A in place (the simd builds, and the relaxed builds when
+// every scratch slot is taken). Each row takes two accumulators, the tile's two B vectors and the
+// broadcast A take three more, and V8 allocates 15 vector registers on x64: with fused multiply-add
+// (relaxed SIMD) 6 rows fit exactly (12 + 3); with mul + add every step also needs the product, so 4
+// rows (8 + 2 + 4 broadcasts + 1). On the 2-core Xeon (Emerald Rapids, 2.9 GHz turbo) Node 20 runs
+// 4×8 at 29–32 GFLOP/s against a native mul + add ceiling of 34.5 (12 FLOP/cycle); A packed as below
+// lost 10–20% there (the shuffles compete with the adds for ports 1 and 5), and 5×8 in place 15%.
 const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 
 export function gemm_packed_b_size(n: i32, k: i32): i32 {
@@ -84,11 +87,272 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
   store<f32>(c + offset, bias ? v + load<f32>(bias + offset) : v);
 }
 
+// ---- Relaxed builds: A packed per call, 5×8 tiles, blocked for the caches ----
+//
+// Deno and workerd bounds-check every wasm memory access (a compare and branch each), so the relaxed
+// kernel spends its issue slots on few, wide loads: A is packed k-major, 5 rows per k, and each k step
+// loads rows 0–3 as one vector (lanes broadcast by shuffle) and row 4 as a splat: 2 loads of A, 2 of
+// B, 4 shuffles, 10 FMAs, 15 vector registers. On the Xeon (native 128-bit FMA ceiling 46–47
+// GFLOP/s) Deno 2.9 runs it at 37–42 GFLOP/s where the in-place 6×8 kernel runs at 32–37. Slower
+// there, in the same interleaved runs (5×8 39.5, in-place 6×8 33): 6×8 packed 28 (one vector register
+// short, so it spills), 6×8 packed with 6 splat loads 32 (V8 adds an address lea per load offset), 4×8
+// packed 35.6, 4×8 in place with k unrolled by 4 35.6 (and only when each unrolled step sits in its
+// own branch: Binaryen otherwise regroups the steps per accumulator and they spill).
+//
+// Loop nest (GotoBLAS): rows in blocks of MC, columns in blocks whose KC rows of packed B take
+// SLAB_BYTES (L2), k in blocks of at most KC; per 5-row tile and k block, A is packed into a
+// KC·5-float scratch slot (L1) and run against every panel of the column block. Between k blocks
+// the partial sums wait in C, which holds f32 exactly as the accumulators do: every C element is
+// still one f32 sum in k order, the same bits as the in-place kernels with FMA. KC from 256 to 768,
+// slabs from 128 KB to 1 MB and row blocks from 130 to 520 rows measured within 3% of each other at
+// M = 128; rows in blocks of 40 lost 15–20% (B comes back from L3 for every block); 512 KB slabs and
+// 260-row blocks gained 2–5% at M = 1024 over 256 KB and 130. KC = 256 keeps a slot at 5 KB.
+const PACKED_MR: i32 = 5;
+const KC: i32 = 256;
+const SLAB_BYTES: i32 = 512 << 10;
+const MC: i32 = 52 * PACKED_MR;
+
+// Scratch slots for packed A: between the module's static data and the end of its first page, which
+// the host never allocates from (src/runtime/arena.ts starts at the initial memory size): 16 flags,
+// then as many slots of KC·5 f32 as fit (12 with today's 2 KB of static data). In threads builds
+// every worker's instance runs on the same memory, so a call claims a slot with an atomic
+// compare-exchange and frees it at the end; with every slot taken (more than 12 threads) it runs the
+// in-place kernels, which give the same bits.
+const SLOT_BYTES: usize = <usize>(KC * PACKED_MR) << 2;
+const MAX_SLOTS: i32 = 16;
+const PAGE_END: usize = 65536;
+
+@inline function slot_flags(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
+@inline function slot_address(slot: i32): usize {
+  return slot_flags() + (<usize>MAX_SLOTS << 2) + <usize>slot * SLOT_BYTES;
+}
+
+// A free slot, now claimed, or -1.
+@inline function claim_slot(): i32 {
+  const first = slot_address(0);
+  const count = first < PAGE_END ? min(MAX_SLOTS, <i32>((PAGE_END - first) / SLOT_BYTES)) : 0;
+  if (!ASC_FEATURE_THREADS) return count ? 0 : -1;
+  for (let s = 0; s < count; s++) {
+    if (atomic.cmpxchg<i32>(slot_flags() + (<usize>s << 2), 0, 1) == 0) return s;
+  }
+  return -1;
+}
+
+@inline function release_slot(slot: i32): void {
+  if (ASC_FEATURE_THREADS) atomic.store<i32>(slot_flags() + (<usize>slot << 2), 0);
+}
+
+// Rows i < rows (≤ 5) of A, kb columns from a, into dst: k-major, 5 floats per k, missing rows zero.
+// Four k at a time: a 4×4 transpose of rows 0–3 and row 4's lanes one by one. Missing rows read row 0
+// (always in bounds) and are then zeroed.
+function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
+  const a1 = rows > 1 ? a + lda : a;
+  const a2 = rows > 2 ? a + 2 * lda : a;
+  const a3 = rows > 3 ? a + 3 * lda : a;
+  const a4 = rows > 4 ? a + 4 * lda : a;
+  const zero = f32x4.splat(0);
+  const end = <usize>kb << 2;
+  const end4 = <usize>(kb & ~3) << 2;
+  let off: usize = 0;
+  let d = dst;
+  for (; off < end4; off += 16, d += 80) {
+    const r0 = v128.load(a + off);
+    const r1 = rows > 1 ? v128.load(a1 + off) : zero;
+    const r2 = rows > 2 ? v128.load(a2 + off) : zero;
+    const r3 = rows > 3 ? v128.load(a3 + off) : zero;
+    const r4 = rows > 4 ? v128.load(a4 + off) : zero;
+    const lo01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+    const hi01 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+    const lo23 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+    const hi23 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+    v128.store(d, i64x2.shuffle(lo01, lo23, 0, 2));
+    v128.store32_lane(d, r4, 0, 16);
+    v128.store(d, i64x2.shuffle(lo01, lo23, 1, 3), 20);
+    v128.store32_lane(d, r4, 1, 36);
+    v128.store(d, i64x2.shuffle(hi01, hi23, 0, 2), 40);
+    v128.store32_lane(d, r4, 2, 56);
+    v128.store(d, i64x2.shuffle(hi01, hi23, 1, 3), 60);
+    v128.store32_lane(d, r4, 3, 76);
+  }
+  for (; off < end; off += 4, d += 20) {
+    store<f32>(d, load<f32>(a + off));
+    store<f32>(d, rows > 1 ? load<f32>(a1 + off) : 0, 4);
+    store<f32>(d, rows > 2 ? load<f32>(a2 + off) : 0, 8);
+    store<f32>(d, rows > 3 ? load<f32>(a3 + off) : 0, 12);
+    store<f32>(d, rows > 4 ? load<f32>(a4 + off) : 0, 16);
+  }
+}
+
+// Four columns of a C row of which `cols` exist (cols ≥ 4 reads all four), without reading past them.
+@inline function load_cols_4(p: usize, cols: i32): v128 {
+  if (cols >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (cols > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+// An mr×8 tile of C (mr ≤ 5 a constant at each call site; `cols` of its columns exist) over one k
+// block of kb steps, from A packed by pack_a_5 and B's panel rows for that block. `accumulate`
+// continues the sums that an earlier k block left in C; bias and act are given for the last k block
+// only. Tiles of fewer than 5 rows exist so that a short sequence (m = 7: 5 + 2) does not pay for
+// padded rows.
+@inline function gemm_f32_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00;
+  let c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00;
+  let c40 = c00, c41 = c00;
+  if (accumulate) {
+    c00 = load_cols_4(c, cols);
+    c01 = load_cols_4(c + 16, cols - 4);
+    if (mr > 1) {
+      c10 = load_cols_4(c + ldc, cols);
+      c11 = load_cols_4(c + ldc + 16, cols - 4);
+    }
+    if (mr > 2) {
+      c20 = load_cols_4(c + 2 * ldc, cols);
+      c21 = load_cols_4(c + 2 * ldc + 16, cols - 4);
+    }
+    if (mr > 3) {
+      c30 = load_cols_4(c + 3 * ldc, cols);
+      c31 = load_cols_4(c + 3 * ldc + 16, cols - 4);
+    }
+    if (mr > 4) {
+      c40 = load_cols_4(c + 4 * ldc, cols);
+      c41 = load_cols_4(c + 4 * ldc + 16, cols - 4);
+    }
+  }
+  // Four k steps per iteration, each behind its own exit test. In the threads builds V8 neither
+  // unrolls this loop nor keeps the size of the (shared, growable) memory in a register: per
+  // iteration it pays an interrupt check, a reload of the size and the bounds arithmetic again, and
+  // four steps per iteration ran 13% faster there (the same speed in the other builds). The tests also
+  // keep Binaryen from regrouping the steps per accumulator, which would spill.
+  const end = b + <usize>kb * 32;
+  while (b < end) {
+    {
+      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+      a += 20;
+      b += 32;
+    }
+    if (b >= end) break;
+    {
+      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+      a += 20;
+      b += 32;
+    }
+    if (b >= end) break;
+    {
+      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+      a += 20;
+      b += 32;
+    }
+    if (b >= end) break;
+    {
+      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+      a += 20;
+      b += 32;
+    }
+  }
+  store_row_8(c, c00, c01, bias, cols, act);
+  if (mr > 1) store_row_8(c + ldc, c10, c11, bias, cols, act);
+  if (mr > 2) store_row_8(c + 2 * ldc, c20, c21, bias, cols, act);
+  if (mr > 3) store_row_8(c + 3 * ldc, c30, c31, bias, cols, act);
+  if (mr > 4) store_row_8(c + 4 * ldc, c40, c41, bias, cols, act);
+}
+
+function gemm_f32_packed_5x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  gemm_f32_packed_rx8(5, c, ldc, a, kb, b, cols, accumulate, bias, act);
+}
+
+function gemm_f32_packed_4x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  gemm_f32_packed_rx8(4, c, ldc, a, kb, b, cols, accumulate, bias, act);
+}
+
+function gemm_f32_packed_3x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  gemm_f32_packed_rx8(3, c, ldc, a, kb, b, cols, accumulate, bias, act);
+}
+
+function gemm_f32_packed_2x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  gemm_f32_packed_rx8(2, c, ldc, a, kb, b, cols, accumulate, bias, act);
+}
+
+function gemm_f32_packed_1x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
+  gemm_f32_packed_rx8(1, c, ldc, a, kb, b, cols, accumulate, bias, act);
+}
+
+function gemm_f32_packed(scratch: usize, c: usize, ldc: usize, a: usize, lda: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
+  const panelBytes = <usize>k * (<usize>NR << 2);
+  const panels = (n + NR - 1) / NR;
+  // Equal k blocks of at most KC (K = 768 and 3072 split into blocks of 256).
+  const kBlocks = (k + KC - 1) / KC;
+  const kc = (k + kBlocks - 1) / kBlocks;
+  const slabPanels = max(1, SLAB_BYTES / (kc * NR * 4));
+  for (let i0 = 0; i0 < m; i0 += MC) {
+    const i1 = min(m, i0 + MC);
+    for (let p0 = 0; p0 < panels; p0 += slabPanels) {
+      const p1 = min(panels, p0 + slabPanels);
+      for (let k0 = 0; k0 < k; k0 += kc) {
+        const kb = min(kc, k - k0);
+        const accumulate = k0 > 0;
+        const last = k0 + kb == k;
+        const blockAct = last ? act : ACT_NONE;
+        for (let i = i0; i < i1; i += PACKED_MR) {
+          const rows = min(PACKED_MR, i1 - i);
+          pack_a_5(scratch, a + <usize>i * lda + (<usize>k0 << 2), lda, rows, kb);
+          const ci = c + <usize>i * ldc;
+          for (let p = p0; p < p1; p++) {
+            const j = p * NR;
+            const b = bp + <usize>p * panelBytes + (<usize>k0 << 5);
+            const panelBias = last && bias ? bias + (<usize>j << 2) : 0;
+            const cp = ci + (<usize>j << 2);
+            const cols = min(NR, n - j);
+            if (rows == 5) gemm_f32_packed_5x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 4) gemm_f32_packed_4x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 3) gemm_f32_packed_3x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 2) gemm_f32_packed_2x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+            else gemm_f32_packed_1x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- Kernels that read A in place: the simd builds, and the relaxed builds without a free slot ----
+
 // An mr×8 tile of C over the whole k, mr ≤ MR a constant at each call site so the unused rows fold
-// away. Per k: 2 B loads, one broadcast load of A per row, 2 multiply-adds per row. A is broadcast
-// straight from memory rather than loaded 4 k at a time and shuffled: that needs k unrolled by 4,
-// and Binaryen regroups unrolled steps per accumulator, which keeps every step's B and A live at
-// once and spills. Each C element is a plain f32 sum in k order.
+// away. Per k: 2 B loads, one broadcast load of A per row, 2 multiply-adds per row. A broadcast load
+// takes a load port only, where a shuffle would compete with the adds (see MR). Each C element is a
+// plain f32 sum in k order.
 @inline function gemm_f32_rx8(mr: i32, c: usize, ldc: usize, a: usize, lda: usize, k: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = f32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
@@ -176,9 +440,7 @@ function gemm_f32_1x8(c: usize, ldc: usize, a: usize, lda: usize, k: i32, b: usi
 
 // Panels outer, rows inner: a panel (k·32 bytes, 24 KB at k = 768) stays in L1 while A streams
 // from L2.
-export function gemm_f32(c: usize, ldc: i32, a: usize, lda: i32, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
-  const ldcBytes = <usize>ldc << 2;
-  const ldaBytes = <usize>lda << 2;
+function gemm_f32_in_place(c: usize, ldc: usize, a: usize, lda: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
   const panelBytes = <usize>k * (<usize>NR << 2);
   const panels = (n + NR - 1) / NR;
   for (let p = 0; p < panels; p++) {
@@ -190,15 +452,30 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, lda: i32, m: i32, k: i32,
     let ap = a;
     let rows = m;
     for (; rows >= MR; rows -= MR) {
-      if (MR == 6) gemm_f32_6x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-      else gemm_f32_4x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-      cp += <usize>MR * ldcBytes;
-      ap += <usize>MR * ldaBytes;
+      if (MR == 6) gemm_f32_6x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+      else gemm_f32_4x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+      cp += <usize>MR * ldc;
+      ap += <usize>MR * lda;
     }
-    if (rows == 5) gemm_f32_5x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-    else if (rows == 4) gemm_f32_4x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-    else if (rows == 3) gemm_f32_3x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-    else if (rows == 2) gemm_f32_2x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
-    else if (rows == 1) gemm_f32_1x8(cp, ldcBytes, ap, ldaBytes, k, b, panelBias, cols, act);
+    if (rows == 5) gemm_f32_5x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+    else if (rows == 4) gemm_f32_4x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+    else if (rows == 3) gemm_f32_3x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+    else if (rows == 2) gemm_f32_2x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
+    else if (rows == 1) gemm_f32_1x8(cp, ldc, ap, lda, k, b, panelBias, cols, act);
   }
+}
+
+// C = act(A·Wᵀ + bias) (src/runtime/kernels.ts): relaxed builds pack A when a scratch slot is free.
+export function gemm_f32(c: usize, ldc: i32, a: usize, lda: i32, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
+  const ldcBytes = <usize>ldc << 2;
+  const ldaBytes = <usize>lda << 2;
+  if (ASC_FEATURE_RELAXED_SIMD && k > 0) {
+    const slot = claim_slot();
+    if (slot >= 0) {
+      gemm_f32_packed(slot_address(slot), c, ldcBytes, a, ldaBytes, m, k, bp, n, bias, act);
+      release_slot(slot);
+      return;
+    }
+  }
+  gemm_f32_in_place(c, ldcBytes, a, ldaBytes, m, k, bp, n, bias, act);
 }

@@ -1,7 +1,8 @@
-// GOP/s of gemm_f32 and gemm_i8 (with its per-row quantization of A) at ALBERT-base shapes
-// (sequence 128), single thread, median of several runs. Runs in Node and Deno:
+// GOP/s of gemm_f32 and gemm_i8 (with its per-row quantization of A) at ALBERT-base shapes, batch 1
+// and 8 at sequence 128 (M = 128 and 1024 rows), single thread, median (best) of several runs. Runs in
+// Node and Deno:
 //   node bench/gemm.mjs [simd|relaxed|threads]      (default simd; `npm run build` first)
-//   npx deno run --allow-read bench/gemm.mjs relaxed
+//   npx deno run --allow-read --allow-env bench/gemm.mjs relaxed      (RUNS=n sets the runs)
 // Node 20 validates the relaxed build only with --experimental-wasm-relaxed-simd, and its relaxed
 // int8 dot is wrong until tier-up: time it there, never trust its values.
 import { readFile } from 'node:fs/promises';
@@ -36,16 +37,20 @@ function fillRandom(ptr, count, seed) {
 }
 
 const ACT_NAMES = ['none', 'gelu_new'];
-const shapes = [
-  { m: 128, k: 768, n: 768, act: 0, label: 'attention out' },
-  { m: 128, k: 768, n: 2304, act: 0, label: 'fused QKV' },
-  { m: 128, k: 768, n: 3072, act: 1, label: 'FFN up, gelu_new epilogue' },
-  { m: 128, k: 3072, n: 768, act: 0, label: 'FFN down' },
+const layer = [
+  { k: 768, n: 768, act: 0, label: 'attention out' },
+  { k: 768, n: 2304, act: 0, label: 'fused QKV' },
+  { k: 768, n: 3072, act: 1, label: 'FFN up, gelu_new epilogue' },
+  { k: 3072, n: 768, act: 0, label: 'FFN down' },
 ];
+// Batch 8 × 128 tokens: A (3 MB at k = 768) no longer fits in L2.
+const shapes = [128, 1024].flatMap((m) => layer.map((shape) => ({ m, ...shape })));
 const runs = Number(globalThis.process?.env.RUNS ?? 15);
 
 function time(once) {
-  for (let i = 0; i < 20; i++) once(); // past the baseline tier
+  // Past the baseline tier: 20 calls, or 3 once they have taken half a second (M = 1024).
+  const start = performance.now();
+  for (let i = 0; i < 20 && (i < 3 || performance.now() - start < 500); i++) once();
   const times = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -79,6 +84,6 @@ for (const { m, k: depth, n, act, label } of shapes) {
     k.gemm_i8(c, n, qa, qs, m, depth, packedI8, n, bias, act);
   });
   const rate = (t) => `${(ops / (t.median * 1e6)).toFixed(1)} (${(ops / (t.best * 1e6)).toFixed(1)})`;
-  console.log(`M=${m} K=${depth} N=${n} act=${ACT_NAMES[act]}: f32 ${rate(f32)} GFLOP/s, int8 ${rate(i8)} GOP/s — ${label}`);
+  console.log(`M=${m} K=${depth} N=${n} act=${ACT_NAMES[act]}: f32 ${rate(f32)} GFLOP/s, int8 ${rate(i8)} GOP/s — ${label}${m > 128 ? ', batch 8' : ''}`);
   top = mark;
 }
