@@ -77,30 +77,77 @@ const LN2_LO: f32 = 1.428606765330187e-6;
 export const ROUNDER: f32 = 12582912;
 export const ROUNDER_BITS: i32 = 0x4b400000;
 
+// The vector constants below, loaded rather than written as splats: V8 builds a constant vector from
+// immediates at every use (three instructions, two of them on vector ports; it does not hoist them out
+// of loops), where a load from a constant address is one instruction and needs no bounds check (the
+// table lies below the initial memory size).
+const VECTOR_CONSTANTS = memory.data<f32>([
+  -87, -87, -87, -87,
+  LOG2E, LOG2E, LOG2E, LOG2E,
+  ROUNDER, ROUNDER, ROUNDER, ROUNDER,
+  LN2_HI, LN2_HI, LN2_HI, LN2_HI,
+  LN2_LO, LN2_LO, LN2_LO, LN2_LO,
+  1, 1, 1, 1,
+  1, 1, 1, 1,
+  1.0 / 2, 1.0 / 2, 1.0 / 2, 1.0 / 2,
+  1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0 / 6,
+  1.0 / 24, 1.0 / 24, 1.0 / 24, 1.0 / 24,
+  1.0 / 120, 1.0 / 120, 1.0 / 120, 1.0 / 120,
+  1.0 / 720, 1.0 / 720, 1.0 / 720, 1.0 / 720,
+  1.0 / 5040, 1.0 / 5040, 1.0 / 5040, 1.0 / 5040,
+  // Bits ROUNDER_BITS − 127: subtracted from t, leaves n + 127, the biased exponent of 2^n.
+  ROUNDER - 127, ROUNDER - 127, ROUNDER - 127, ROUNDER - 127,
+  -0.0, -0.0, -0.0, -0.0,
+  <f32>(2 * SQRT_2_OVER_PI), <f32>(2 * SQRT_2_OVER_PI), <f32>(2 * SQRT_2_OVER_PI), <f32>(2 * SQRT_2_OVER_PI),
+  <f32>(2 * SQRT_2_OVER_PI * 0.044715), <f32>(2 * SQRT_2_OVER_PI * 0.044715),
+  <f32>(2 * SQRT_2_OVER_PI * 0.044715), <f32>(2 * SQRT_2_OVER_PI * 0.044715),
+], 16);
+const EXP_MIN = 0;
+const EXP_LOG2E = 1;
+const EXP_ROUNDER = 2;
+const EXP_LN2_HI = 3;
+const EXP_LN2_LO = 4;
+const INV_FACTORIAL = 5; // 1/i! at INV_FACTORIAL + i, i = 0..7
+const ONE = INV_FACTORIAL;
+const EXP_BIAS = 13;
+const SIGN = 14;
+const GELU_C1 = 15;
+const GELU_C3 = 16;
+
+@inline function vector_constant(i: i32): v128 {
+  return v128.load(VECTOR_CONSTANTS + (<usize>i << 4));
+}
+
 @inline export function exp_nonpositive_f32x4(x: v128): v128 {
-  x = f32x4.pmax(f32x4.splat(-87), x); // pmax: one maxps (max's NaN and ±0 rules take eight on x64)
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
-  const n = f32x4.sub(t, f32x4.splat(ROUNDER));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let e = f32x4.add(f32x4.mul(f32x4.splat(1.0 / 5040), r), f32x4.splat(1.0 / 720));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1.0 / 120));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1.0 / 24));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1.0 / 6));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(0.5));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1));
-  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.sub(t, i32x4.splat(ROUNDER_BITS - 127)), 23);
+  x = f32x4.pmax(vector_constant(EXP_MIN), x); // pmax: one maxps (max's NaN and ±0 rules take eight on x64)
+  const t = f32x4.add(f32x4.mul(x, vector_constant(EXP_LOG2E)), vector_constant(EXP_ROUNDER));
+  const n = f32x4.sub(t, vector_constant(EXP_ROUNDER));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, vector_constant(EXP_LN2_HI))), f32x4.mul(n, vector_constant(EXP_LN2_LO)));
+  // Estrin's scheme: the same polynomial in 3 dependent multiply-add levels instead of Horner's 7. A
+  // GEMM epilogue's gelu is bound by this chain's latency (the out-of-order window holds only a few
+  // gelu chains at once), not by its instruction count.
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(vector_constant(INV_FACTORIAL), r);
+  const p23 = f32x4.add(vector_constant(INV_FACTORIAL + 2), f32x4.mul(vector_constant(INV_FACTORIAL + 3), r));
+  const p45 = f32x4.add(vector_constant(INV_FACTORIAL + 4), f32x4.mul(vector_constant(INV_FACTORIAL + 5), r));
+  const p67 = f32x4.add(vector_constant(INV_FACTORIAL + 6), f32x4.mul(vector_constant(INV_FACTORIAL + 7), r));
+  const r4 = f32x4.mul(r2, r2);
+  const q03 = f32x4.add(p01, f32x4.mul(p23, r2));
+  const q47 = f32x4.add(p45, f32x4.mul(p67, r2));
+  const e = f32x4.add(q03, f32x4.mul(q47, r4));
+  const pow2n = i32x4.shl(i32x4.sub(t, vector_constant(EXP_BIAS)), 23);
   return f32x4.mul(e, pow2n);
 }
 
 // gelu_new in f32, four lanes: x·sigmoid(2y) = x / (1 + e^(-2y)), with e^(-2|y|) ≤ 1 so the exponential
 // never overflows (for y < 0, x·t / (1 + t)). A few ulp from the f64 form, well inside the GEMM's own
 // error, and about 20 times faster: the int8 FFN spent a third of its time in the f64 epilogue.
+// 2y = x·(c1 + c3·x²) directly, and −|2y| by setting the sign bit: a shorter chain than −2·|c·(x + d·x³)|.
 @inline export function gelu_new_f32x4(x: v128): v128 {
-  const y = f32x4.mul(f32x4.splat(<f32>SQRT_2_OVER_PI), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
-  const t = exp_nonpositive_f32x4(f32x4.mul(f32x4.splat(-2), f32x4.abs(y)));
-  const num = v128.bitselect(x, f32x4.mul(x, t), f32x4.ge(y, f32x4.splat(0)));
-  return f32x4.div(num, f32x4.add(f32x4.splat(1), t));
+  const y2 = f32x4.mul(x, f32x4.add(vector_constant(GELU_C1), f32x4.mul(vector_constant(GELU_C3), f32x4.mul(x, x))));
+  const t = exp_nonpositive_f32x4(v128.or(y2, vector_constant(SIGN)));
+  const num = v128.bitselect(x, f32x4.mul(x, t), f32x4.ge(y2, f32x4.splat(0)));
+  return f32x4.div(num, f32x4.add(vector_constant(ONE), t));
 }
 
 // In place over n f32 at p (also the GEMM epilogue, on one tile row at a time); the switch sits
