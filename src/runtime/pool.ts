@@ -39,11 +39,13 @@ const JOB_BYTES = 384;
 /** CLAIM while no job is open: matches no job's number. */
 const CLOSED = -1;
 /**
- * Polls (a few microseconds) before sleeping in Atomics.wait, on both sides: a forward pass posts a
- * job every few hundred microseconds, and waking a thread from a futex takes tens. Longer spins
- * only burn the core that the other thread needs when the machine is oversubscribed.
+ * Polls (on the order of 100 µs) before sleeping in Atomics.wait, on both sides: within a forward
+ * pass the next job comes a few microseconds to a few hundred after the last, while waking a thread
+ * from a futex takes tens of microseconds on bare metal and more in a VM. With 2,000 polls (a few
+ * µs) a worker slept through every short solo step of the caller and two threads ran int8 only
+ * 1.15–1.3× faster than one (Deno, B1 L128); between passes it sleeps after the polls.
  */
-const SPINS = 2000;
+const SPINS = 20000;
 
 // The two functions below run on every thread and are shipped to the workers as source text
 // (Function.prototype.toString), so they refer to nothing outside their parameters and each other.
@@ -268,8 +270,10 @@ export class ThreadPool {
   }
 }
 
-/** Below this many multiply-adds a product runs on the calling thread: waking a worker costs more. */
+/** Below this many multiply-adds a product runs on the calling thread: sharing it out costs more. */
 const MIN_PARALLEL_MACS = 1 << 18;
+/** Below this many elements LayerNorm and quantization run on the calling thread (128 × 768 takes about 30 µs). */
+const MIN_PARALLEL_ELEMENTS = 1 << 18;
 /** Chunks per thread for row and column splits: enough that a thread slowed by another process hands its share to the others. */
 const CHUNKS_PER_THREAD = 6;
 
@@ -299,6 +303,11 @@ export class ParallelKernels {
     return Math.max(1, Math.ceil(items / (this.threads * CHUNKS_PER_THREAD)));
   }
 
+  /** Rows per chunk for a row-wise kernel over rows × cols elements: all of them when that is small. */
+  private rowChunkOf(rows: number, cols: number): number {
+    return rows * cols < MIN_PARALLEL_ELEMENTS ? rows : this.chunkOf(rows);
+  }
+
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
     const panelBytes = this.k.gemm_packed_b_size(8, k) * 4;
     this.splitColumns('gemm_f32', m, k, n, [perItem(c, 32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, 8), perItem(bias, bias && 32), fixed(act)]);
@@ -317,12 +326,12 @@ export class ParallelKernels {
 
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void {
     const rowBytes = this.k.gemm_i8_a_row_bytes(k);
-    this.split('quantize_rows_u7', m, this.chunkOf(m), [perItem(qa, rowBytes), perItem(qs, 8), perItem(a, lda * 4), fixed(lda), count(m, 1), fixed(k)]);
+    this.split('quantize_rows_u7', m, this.rowChunkOf(m, k), [perItem(qa, rowBytes), perItem(qs, 8), perItem(a, lda * 4), fixed(lda), count(m, 1), fixed(k)]);
   }
 
   layernorm_f32(out: number, x: number, residual: number, gamma: number, beta: number, rows: number, cols: number, eps: number): void {
     const row = (p: number) => perItem(p, p && cols * 4);
-    this.split('layernorm_f32', rows, this.chunkOf(rows), [row(out), row(x), row(residual), fixed(gamma), fixed(beta), count(rows, 1), fixed(cols), fixed(eps)]);
+    this.split('layernorm_f32', rows, this.rowChunkOf(rows, cols), [row(out), row(x), row(residual), fixed(gamma), fixed(beta), count(rows, 1), fixed(cols), fixed(eps)]);
   }
 
   /** f32 count of scratch attention_f32 needs: one attention_scratch_size per thread. */

@@ -50,8 +50,9 @@ function expectInt8Close(report: Int8Report) {
     if (c.minCosineRef !== undefined) expect(c.minCosineRef, `${name}: cosine to PyTorch`).toBeGreaterThanOrEqual(0.9995);
     if (c.maxErrF32 !== undefined) expect(c.maxErrF32, `${name}: f32 beside it`).toBeLessThan(1e-4);
     expect(c.poolerCosine, `${name}: pooler`).toBeGreaterThanOrEqual(0.9995);
-    // The masked-LM head amplifies the hidden state's error a little (measured minimum 0.99949 at one
-    // token of 512 in Deno's relaxed build, 0.99952 in Node's simd build).
+    // The masked-LM head amplifies the hidden state's error a little (measured minimum 0.99954 at one
+    // token of 512 in Deno's relaxed build, 0.99951 in Node's simd build: the 7-bit activations are
+    // about a third of the error, and the relaxed dot takes no more than 7 bits).
     expect(c.minLogitCosine, `${name}: masked-LM logits`).toBeGreaterThanOrEqual(0.999);
     // Random weights give near-ties in the vocabulary: the top-1 moves at some positions, never far.
     expect(c.argmaxAgreement, `${name}: masked-LM argmax unchanged`).toBeGreaterThanOrEqual(0.85);
@@ -132,7 +133,7 @@ describe('threads', () => {
       expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
       // A kernel that traps (an output past the end of memory) fails the job, not the pool.
       const end = loaded.kernels.memory.buffer.byteLength;
-      expect(() => k.layernorm_f32(end - 64, ctx, 0, ctx, ctx, 256, hidden, 1e-12)).toThrow(/layernorm_f32 failed/);
+      expect(() => k.layernorm_f32(end - 64, ctx, 0, ctx, ctx, 512, hidden, 1e-12)).toThrow(/layernorm_f32 failed/);
       k.attention_f32(ctx, qkv, mask, batch, seq, hidden, heads, scratch);
       expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
     } finally {
