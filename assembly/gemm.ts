@@ -3,7 +3,8 @@ import { activation_f32, ACT_GELU_NEW, ACT_NONE, ACT_RELU, gelu_new_f32x4 } from
 // Packed B: column panels of NR output columns, each k rows of NR f32, so W[j, kk] sits at
 // f32 index (j / NR)·k·NR + kk·NR + j % NR. The last panel is zero-padded: the microkernel always
 // loads a full panel row and only the stores are trimmed to n. A range of panels is itself a packed
-// B (of fewer columns), which is how the thread pool splits a product by columns.
+// B (of fewer columns), which is how the thread pool splits a product by columns. The host knows
+// it as PANEL_COLUMNS (src/runtime/kernels.ts).
 export const NR: i32 = 8;
 
 // Rows per tile of the kernels that read A in place (the simd builds, and the relaxed builds when
@@ -231,7 +232,8 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
   // unrolls this loop nor keeps the size of the (shared, growable) memory in a register: per
   // iteration it pays an interrupt check, a reload of the size and the bounds arithmetic again, and
   // four steps per iteration ran 13% faster there (the same speed in the other builds). The tests also
-  // keep Binaryen from regrouping the steps per accumulator, which would spill.
+  // keep Binaryen from regrouping the steps per accumulator, which would spill. The step is written
+  // out four times: an inlined helper cannot update ten accumulators that live in locals.
   const end = b + <usize>kb * 32;
   while (b < end) {
     {

@@ -1,7 +1,7 @@
 import { AlbertError } from '../errors.js';
 import { CONVERTIBLE_TO_F32, type SafeTensors } from '../io/safetensors.js';
 import type { Arena } from '../runtime/arena.js';
-import type { Kernels } from '../runtime/kernels.js';
+import { PANEL_COLUMNS, type Kernels } from '../runtime/kernels.js';
 import { isSlot, slotsOf, TIED_ALIASES, type ModelWeights, type WeightSlot, type WeightTable } from './weights.js';
 
 /** Encoder tensors carry `albert.` in head models and nothing in checkpoints saved from AlbertModel. */
@@ -70,8 +70,6 @@ function resolve(table: WeightTable, st: SafeTensors, prefix: string) {
 
 /** Packed weights reach their panels through a stage of about this size above the arena's top. */
 const STAGE_BYTES = 1 << 20;
-/** Rows per panel of both GEMMs' packed layouts: a run of whole panels packs on its own. */
-const PANEL_ROWS = 8;
 
 /**
  * Reads every tensor of the table into linear memory once (converting F16/BF16 to f32) and packs
@@ -98,7 +96,7 @@ export async function placeWeights(table: WeightTable, st: SafeTensors, kernels:
     const quantize = int8?.(slot) ?? false;
     const packedBytes = (r: number) => (quantize ? kernels.gemm_i8_packed_b_size(r, rowSize) : kernels.gemm_packed_b_size(r, rowSize) * 4);
     const dst = arena.alloc(packedBytes(n));
-    const chunkRows = Math.max(1, Math.floor(STAGE_BYTES / (PANEL_ROWS * rowSize * 4))) * PANEL_ROWS;
+    const chunkRows = Math.max(1, Math.floor(STAGE_BYTES / (PANEL_COLUMNS * rowSize * 4))) * PANEL_COLUMNS;
     const mark = arena.mark();
     const stage = arena.alloc(Math.min(chunkRows, n) * rowSize * 4);
     for (let r0 = 0; r0 < n; r0 += chunkRows) {

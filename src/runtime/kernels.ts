@@ -14,6 +14,13 @@ export enum Act {
   Tanh = 7, // the pooler's activation
 }
 
+/**
+ * Output columns per panel of both GEMMs' packed weights (assembly/gemm.ts NR). A run of whole
+ * panels is itself a packed weight: the loader packs by runs of panels and the thread pool splits
+ * products by them.
+ */
+export const PANEL_COLUMNS = 8;
+
 export interface Kernels {
   memory: WebAssembly.Memory;
 

@@ -1,6 +1,6 @@
 import { AlbertError } from '../errors.js';
 import type { Arena } from './arena.js';
-import type { Kernels } from './kernels.js';
+import { PANEL_COLUMNS, type Kernels } from './kernels.js';
 import { sharedMemoryUnavailable, type LoadedKernels } from './module.js';
 
 /** The kernels a pool thread may be asked to run, by export name. */
@@ -274,6 +274,8 @@ export class ThreadPool {
 const MIN_PARALLEL_MACS = 1 << 18;
 /** Below this many elements LayerNorm and quantization run on the calling thread (128 × 768 takes about 30 µs). */
 const MIN_PARALLEL_ELEMENTS = 1 << 18;
+/** Bytes of one panel's columns in an f32 row (of C or of the bias). */
+const PANEL_BYTES_F32 = PANEL_COLUMNS * 4;
 /** Chunks per thread for row and column splits: enough that a thread slowed by another process hands its share to the others. */
 const CHUNKS_PER_THREAD = 6;
 
@@ -309,18 +311,18 @@ export class ParallelKernels {
   }
 
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
-    const panelBytes = this.k.gemm_packed_b_size(8, k) * 4;
-    this.splitColumns('gemm_f32', m, k, n, [perItem(c, 32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, 8), perItem(bias, bias && 32), fixed(act)]);
+    const panelBytes = this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4;
+    this.splitColumns('gemm_f32', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
   }
 
   gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
-    const panelBytes = this.k.gemm_i8_packed_b_size(8, k);
-    this.splitColumns('gemm_i8', m, k, n, [perItem(c, 32), fixed(ldc), fixed(qa), fixed(qs), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, 8), perItem(bias, bias && 32), fixed(act)]);
+    const panelBytes = this.k.gemm_i8_packed_b_size(PANEL_COLUMNS, k);
+    this.splitColumns('gemm_i8', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(qa), fixed(qs), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
   }
 
   /** Items are the product's 8-column panels. */
   private splitColumns(kernel: 'gemm_f32' | 'gemm_i8', m: number, k: number, n: number, args: Arg[]): void {
-    const panels = Math.ceil(n / 8);
+    const panels = Math.ceil(n / PANEL_COLUMNS);
     this.split(kernel, panels, m * n * k < MIN_PARALLEL_MACS ? panels : this.chunkOf(panels), args);
   }
 
