@@ -311,7 +311,9 @@ function gemm_f32_packed_1x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, 
   gemm_f32_packed_rx8(1, c, ldc, a, kb, b, cols, accumulate, bias, act);
 }
 
-function gemm_f32_packed(scratch: usize, c: usize, ldc: usize, a: usize, lda: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
+// The loop nest. A comes packed (ap: every 5-row tile over all of k, k-major, as gemm_pack_a_f32
+// lays it out) or is packed here per tile and k block into `scratch` (ap = 0).
+function gemm_f32_blocked(c: usize, ldc: usize, a: usize, lda: usize, ap: usize, scratch: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
   const panelBytes = <usize>k * (<usize>NR << 2);
   const panels = (n + NR - 1) / NR;
   // Equal k blocks of at most KC (K = 768 and 3072 split into blocks of 256).
@@ -329,7 +331,12 @@ function gemm_f32_packed(scratch: usize, c: usize, ldc: usize, a: usize, lda: us
         const blockAct = last ? act : ACT_NONE;
         for (let i = i0; i < i1; i += PACKED_MR) {
           const rows = min(PACKED_MR, i1 - i);
-          pack_a_5(scratch, a + <usize>i * lda + (<usize>k0 << 2), lda, rows, kb);
+          // i is a multiple of 5 (so is MC): its tile starts i·k floats into ap.
+          let tile = ap + ((<usize>i * <usize>k + <usize>k0 * PACKED_MR) << 2);
+          if (!ap) {
+            pack_a_5(scratch, a + <usize>i * lda + (<usize>k0 << 2), lda, rows, kb);
+            tile = scratch;
+          }
           const ci = c + <usize>i * ldc;
           for (let p = p0; p < p1; p++) {
             const j = p * NR;
@@ -337,16 +344,43 @@ function gemm_f32_packed(scratch: usize, c: usize, ldc: usize, a: usize, lda: us
             const panelBias = last && bias ? bias + (<usize>j << 2) : 0;
             const cp = ci + (<usize>j << 2);
             const cols = min(NR, n - j);
-            if (rows == 5) gemm_f32_packed_5x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
-            else if (rows == 4) gemm_f32_packed_4x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
-            else if (rows == 3) gemm_f32_packed_3x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
-            else if (rows == 2) gemm_f32_packed_2x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
-            else gemm_f32_packed_1x8(cp, ldc, scratch, kb, b, cols, accumulate, panelBias, blockAct);
+            if (rows == 5) gemm_f32_packed_5x8(cp, ldc, tile, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 4) gemm_f32_packed_4x8(cp, ldc, tile, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 3) gemm_f32_packed_3x8(cp, ldc, tile, kb, b, cols, accumulate, panelBias, blockAct);
+            else if (rows == 2) gemm_f32_packed_2x8(cp, ldc, tile, kb, b, cols, accumulate, panelBias, blockAct);
+            else gemm_f32_packed_1x8(cp, ldc, tile, kb, b, cols, accumulate, panelBias, blockAct);
           }
         }
       }
     }
   }
+}
+
+// ---- A packed once for every thread of a product ----
+//
+// Split by column panels over threads, each chunk of a product would pack all of A again for its
+// few panels: at 12 chunks of an N = 768 product that cost 7–8% more than one call (Deno, relaxed).
+// The thread pool (src/runtime/pool.ts) packs A once instead, by tiles, and then shares out the
+// panels of gemm_f32_packed_a, which reads the tiles in place: the same sums in the same order.
+
+/** f32 count of A [m, k] packed by gemm_pack_a_f32 (m rounded up to whole 5-row tiles). */
+export function gemm_packed_a_size(m: i32, k: i32): i32 {
+  return (m + PACKED_MR - 1) / PACKED_MR * PACKED_MR * k;
+}
+
+/** Packs rows i < m of A (row stride lda f32) into 5-row tiles of all k, k-major. */
+export function gemm_pack_a_f32(dst: usize, a: usize, lda: i32, m: i32, k: i32): void {
+  const ldaBytes = <usize>lda << 2;
+  const tileBytes = (<usize>PACKED_MR * <usize>k) << 2;
+  for (let i = 0; i < m; i += PACKED_MR, dst += tileBytes, a += <usize>PACKED_MR * ldaBytes) {
+    pack_a_5(dst, a, ldaBytes, min(PACKED_MR, m - i), k);
+  }
+}
+
+/** As gemm_f32, from A packed by gemm_pack_a_f32 at ap. */
+export function gemm_f32_packed_a(c: usize, ldc: i32, ap: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
+  if (k > 0) gemm_f32_blocked(c, <usize>ldc << 2, 0, 0, ap, 0, m, k, bp, n, bias, act);
+  else gemm_f32_in_place(c, <usize>ldc << 2, 0, 0, m, k, bp, n, bias, act);
 }
 
 // ---- Kernels that read A in place: the simd builds, and the relaxed builds without a free slot ----
@@ -474,7 +508,7 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, lda: i32, m: i32, k: i32,
   if (ASC_FEATURE_RELAXED_SIMD && k > 0) {
     const slot = claim_slot();
     if (slot >= 0) {
-      gemm_f32_packed(slot_address(slot), c, ldcBytes, a, ldaBytes, m, k, bp, n, bias, act);
+      gemm_f32_blocked(c, ldcBytes, a, ldaBytes, 0, slot_address(slot), m, k, bp, n, bias, act);
       release_slot(slot);
       return;
     }

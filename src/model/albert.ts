@@ -117,6 +117,8 @@ interface Workspace {
   /** int8 only: the input of the Linear layer at hand, quantized per row, and each row's scale and zero point. */
   qa: number;
   qs: number;
+  /** f32 on threads of the relaxed build: the input of the Linear layer at hand, packed once for every thread. */
+  pa: number;
   /** Attention's scratch, per thread: a head's packed K and V and its [seq, seq] scores. */
   scratch: number;
   pooled: number;
@@ -280,6 +282,7 @@ export class AlbertModel {
       ffn: T * I,
       qa: this.info.dtype === 'int8' ? (T * this.kernels.gemm_i8_a_row_bytes(Math.max(E, H, I))) / 4 : 0,
       qs: this.info.dtype === 'int8' ? 2 * T : 0,
+      pa: this.info.dtype === 'f32' && this.ops.packsA ? this.kernels.gemm_packed_a_size(T, Math.max(E, H, I)) : 0,
       scratch: this.ops.attentionScratchSize(x.seq, H / this.config.numAttentionHeads),
       pooled: x.batch * H,
       lmRows: lm ? lmRowCount * H : 0,
@@ -413,12 +416,16 @@ export class AlbertModel {
 
   /**
    * y = act(x·Wᵀ + b) for an encoder Linear layer, x [rows, inputs] and y [rows, outputs]. With
-   * dtype int8 the weights are int8 (int8Slots) and x is quantized per row first.
+   * dtype int8 the weights are int8 (int8Slots) and x is quantized per row first; on threads of the
+   * relaxed build x is packed first (ParallelKernels.packsA).
    */
   private linear(y: number, x: number, rows: number, inputs: number, w: { weight: number; bias: number }, outputs: number, act: Act, ws: Workspace): void {
     if (this.info.dtype === 'int8') {
       this.ops.quantize_rows_u7(ws.qa, ws.qs, x, inputs, rows, inputs);
       this.ops.gemm_i8(y, outputs, ws.qa, ws.qs, rows, inputs, w.weight, outputs, w.bias, act);
+    } else if (this.ops.packsA) {
+      this.ops.gemm_pack_a_f32(ws.pa, x, inputs, rows, inputs);
+      this.ops.gemm_f32_packed_a(y, outputs, ws.pa, rows, inputs, w.weight, outputs, w.bias, act);
     } else {
       this.ops.gemm_f32(y, outputs, x, inputs, rows, inputs, w.weight, outputs, w.bias, act);
     }

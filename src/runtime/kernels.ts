@@ -33,6 +33,12 @@ export interface Kernels {
    * `bias` 0 means none. `bp` is W packed by gemm_pack_b_f32.
    */
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: Act): void;
+  /** f32 count of A [m, k] packed by gemm_pack_a_f32 (includes padding). */
+  gemm_packed_a_size(m: number, k: number): number;
+  /** Packs rows i < m of A (row stride lda) for gemm_f32_packed_a, once for every thread of a product. */
+  gemm_pack_a_f32(dst: number, a: number, lda: number, m: number, k: number): void;
+  /** As gemm_f32, from A packed by gemm_pack_a_f32 at `ap`. */
+  gemm_f32_packed_a(c: number, ldc: number, ap: number, m: number, k: number, bp: number, n: number, bias: number, act: Act): void;
   /** Bytes of W [n, k] quantized and packed by gemm_pack_b_i8 (a range of its 8-column panels is again a packed W). */
   gemm_i8_packed_b_size(n: number, k: number): number;
   /** Quantizes an HF Linear weight W [n = out, k = in] (f32) to int8 per output channel, into the int8 GEMM's panels. */

@@ -4,7 +4,7 @@ import { PANEL_COLUMNS, type Kernels } from './kernels.js';
 import { sharedMemoryUnavailable, type LoadedKernels } from './module.js';
 
 /** The kernels a pool thread may be asked to run, by export name. */
-export const POOL_KERNELS = ['gemm_f32', 'gemm_i8', 'quantize_rows_u7', 'attention_f32', 'layernorm_f32'] as const;
+export const POOL_KERNELS = ['gemm_f32', 'gemm_pack_a_f32', 'gemm_f32_packed_a', 'gemm_i8', 'quantize_rows_u7', 'attention_f32', 'layernorm_f32'] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
 /**
@@ -281,17 +281,24 @@ const CHUNKS_PER_THREAD = 6;
 
 /**
  * The kernels the forward pass calls, each split over the pool's threads when there is one: products
- * by 8-column panels (every element summed in the same k order), rows for quantization and
+ * by 8-column panels (every element summed in the same k order), rows for quantization, packing and
  * LayerNorm, (batch, head) pairs for attention. The same signatures as Kernels.
  */
 export class ParallelKernels {
   readonly threads: number;
+  /**
+   * Whether an f32 Linear layer should pack its input once with gemm_pack_a_f32 and share out
+   * gemm_f32_packed_a: on threads of the relaxed build, whose products pack A (the plain SIMD
+   * kernels read A in place, faster with mul + add).
+   */
+  readonly packsA: boolean;
 
   constructor(
     private readonly k: Kernels,
     private readonly pool?: ThreadPool,
   ) {
     this.threads = pool?.size ?? 1;
+    this.packsA = pool !== undefined && (k.kernel_features() & 1) === 1;
   }
 
   /** Runs `kernel` over all `items`: on the pool in chunks, or here in one call. */
@@ -315,13 +322,26 @@ export class ParallelKernels {
     this.splitColumns('gemm_f32', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
   }
 
+  gemm_pack_a_f32(dst: number, a: number, lda: number, m: number, k: number): void {
+    // Items are 5-row tiles (gemm_packed_a_size of 5 rows is one tile).
+    const tileFloats = this.k.gemm_packed_a_size(1, k);
+    const tileRows = tileFloats / k;
+    const tiles = Math.ceil(m / tileRows);
+    this.split('gemm_pack_a_f32', tiles, m * k < MIN_PARALLEL_ELEMENTS ? tiles : this.chunkOf(tiles), [perItem(dst, tileFloats * 4), perItem(a, tileRows * lda * 4), fixed(lda), count(m, tileRows), fixed(k)]);
+  }
+
+  gemm_f32_packed_a(c: number, ldc: number, ap: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
+    const panelBytes = this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4;
+    this.splitColumns('gemm_f32_packed_a', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(ap), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
+  }
+
   gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
     const panelBytes = this.k.gemm_i8_packed_b_size(PANEL_COLUMNS, k);
     this.splitColumns('gemm_i8', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(qa), fixed(qs), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
   }
 
   /** Items are the product's 8-column panels. */
-  private splitColumns(kernel: 'gemm_f32' | 'gemm_i8', m: number, k: number, n: number, args: Arg[]): void {
+  private splitColumns(kernel: 'gemm_f32' | 'gemm_f32_packed_a' | 'gemm_i8', m: number, k: number, n: number, args: Arg[]): void {
     const panels = Math.ceil(n / PANEL_COLUMNS);
     this.split(kernel, panels, m * n * k < MIN_PARALLEL_MACS ? panels : this.chunkOf(panels), args);
   }

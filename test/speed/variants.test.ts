@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AlbertModel } from '../../src/model/albert.js';
 import { Arena } from '../../src/runtime/arena.js';
+import { Act } from '../../src/runtime/kernels.js';
 import { loadKernels, relaxedSimdWorks } from '../../src/runtime/module.js';
 import { ParallelKernels, ThreadPool } from '../../src/runtime/pool.js';
 import { expectedOf, FIXTURES_DIR, inputsOf } from '../helpers/fixtures.js';
@@ -138,6 +139,51 @@ describe('threads', () => {
       expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
     } finally {
       pool.close();
+    }
+  });
+
+  it('packs A once for every thread: gemm_pack_a_f32 and gemm_f32_packed_a, shared out, give the bits of gemm_f32', async () => {
+    const loaded = await loadKernels({ threads: true });
+    const arena = new Arena(loaded.kernels);
+    const pool = await ThreadPool.start(loaded, arena, 2);
+    if (typeof pool === 'string') throw new Error(pool);
+    try {
+      const k = new ParallelKernels(loaded.kernels, pool);
+      // 517 rows (a 2-row last tile; more than one 260-row block), 3072 deep (3 k blocks), 75 columns (a partial panel).
+      const [m, depth, n] = [517, 3072, 75];
+      const fill = (ptr: number, count: number, seed: number) => arena.f32(ptr, count).forEach((_, i, v) => (v[i] = Math.sin(i * 0.61 + seed)));
+      const a = arena.alloc(m * depth * 4);
+      fill(a, m * depth, 1);
+      const w = arena.alloc(n * depth * 4);
+      fill(w, n * depth, 2);
+      const bias = arena.alloc(n * 4);
+      fill(bias, n, 3);
+      const bp = arena.alloc(loaded.kernels.gemm_packed_b_size(n, depth) * 4);
+      loaded.kernels.gemm_pack_b_f32(bp, w, n, depth);
+      const ap = arena.alloc(loaded.kernels.gemm_packed_a_size(m, depth) * 4);
+      const c = arena.alloc(m * n * 4);
+      loaded.kernels.gemm_f32(c, n, a, depth, m, depth, bp, n, bias, Act.GeluNew);
+      const oneCall = arena.f32(c, m * n).slice();
+      arena.f32(c, m * n).fill(NaN);
+      k.gemm_pack_a_f32(ap, a, depth, m, depth);
+      k.gemm_f32_packed_a(c, n, ap, m, depth, bp, n, bias, Act.GeluNew);
+      expect(Buffer.from(arena.f32(c, m * n).slice().buffer).equals(Buffer.from(oneCall.buffer))).toBe(true);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('relaxed-threads build (Deno): two threads give the bits of one on fixtures/base, f32 Linear inputs packed once', async () => {
+    const { stdout } = await run(`${ROOT}node_modules/.bin/deno`, ['run', '--no-lock', '--allow-read', `${ROOT}test/speed/threads-check.mjs`], {
+      cwd: ROOT,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ one: 'relaxed', two: 'relaxed-threads', threads: 2 });
+    expect(Object.keys(report.cases).length).toBeGreaterThan(0);
+    for (const [name, c] of Object.entries<{ same: Record<string, boolean>; maxErr?: number }>(report.cases)) {
+      for (const [output, same] of Object.entries(c.same)) expect(same, `${name} ${output}`).toBe(true);
+      if (c.maxErr !== undefined) expect(c.maxErr, `${name} against PyTorch`).toBeLessThan(1e-4);
     }
   });
 
