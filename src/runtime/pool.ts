@@ -272,7 +272,7 @@ export class ThreadPool {
 
 /** Below this many multiply-adds a product runs on the calling thread: sharing it out costs more. */
 const MIN_PARALLEL_MACS = 1 << 18;
-/** Below this many elements LayerNorm and quantization run on the calling thread (128 × 768 takes about 30 µs). */
+/** Below this many elements LayerNorm, quantization and packing run on the calling thread (128 × 768 takes about 30 µs). */
 const MIN_PARALLEL_ELEMENTS = 1 << 18;
 /** Bytes of one panel's columns in an f32 row (of C or of the bias). */
 const PANEL_BYTES_F32 = PANEL_COLUMNS * 4;
@@ -323,9 +323,9 @@ export class ParallelKernels {
   }
 
   gemm_pack_a_f32(dst: number, a: number, lda: number, m: number, k: number): void {
-    // Items are 5-row tiles (gemm_packed_a_size of 5 rows is one tile).
-    const tileFloats = this.k.gemm_packed_a_size(1, k);
-    const tileRows = tileFloats / k;
+    // Items are the packing's row tiles: one row rounds up to a whole tile.
+    const tileRows = this.k.gemm_packed_a_size(1, 1);
+    const tileFloats = tileRows * k;
     const tiles = Math.ceil(m / tileRows);
     this.split('gemm_pack_a_f32', tiles, m * k < MIN_PARALLEL_ELEMENTS ? tiles : this.chunkOf(tiles), [perItem(dst, tileFloats * 4), perItem(a, tileRows * lda * 4), fixed(lda), count(m, tileRows), fixed(k)]);
   }
