@@ -3,6 +3,10 @@
 // Node and Deno:
 //   node bench/gemm.mjs [simd|relaxed|threads]      (default simd; `npm run build` first)
 //   npx deno run --allow-read --allow-env bench/gemm.mjs relaxed      (RUNS=n sets the runs)
+// CHUNKS=12 also times the f32 product cut into 12 column chunks, as the thread pool cuts it for 2
+// threads, run one after another on this thread: each chunk calling gemm_f32 (A packed again per
+// chunk), and A packed once by gemm_pack_a_f32 for chunks of gemm_f32_packed_a (what the pool does on
+// the relaxed build); both as time relative to one whole call.
 // Node 20 validates the relaxed build only with --experimental-wasm-relaxed-simd, and its relaxed
 // int8 dot is wrong until tier-up: time it there, never trust its values.
 import { readFile } from 'node:fs/promises';
@@ -46,6 +50,7 @@ const layer = [
 // Batch 8 × 128 tokens: A (3 MB at k = 768) no longer fits in L2.
 const shapes = [128, 1024].flatMap((m) => layer.map((shape) => ({ m, ...shape })));
 const runs = Number(globalThis.process?.env.RUNS ?? 15);
+const chunks = Number(globalThis.process?.env.CHUNKS ?? 1);
 
 function time(once) {
   // Past the baseline tier: 20 calls, or 3 once they have taken half a second (M = 1024).
@@ -59,6 +64,22 @@ function time(once) {
   }
   times.sort((x, y) => x - y);
   return { median: times[times.length >> 1], best: times[0] };
+}
+
+/** Each variant's time over the baseline's, the median over runs that alternate them (noise falls on all alike). */
+function relativeTimes(baseline, variants) {
+  const all = [baseline, ...variants];
+  for (let i = 0; i < 3; i++) all.forEach((f) => f());
+  const ratios = variants.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    const t = all.map((f) => {
+      const t0 = performance.now();
+      f();
+      return performance.now() - t0;
+    });
+    variants.forEach((_, v) => ratios[v].push(t[v + 1] / t[0]));
+  }
+  return ratios.map((xs) => xs.sort((x, y) => x - y)[xs.length >> 1]);
 }
 
 console.log(`${variant} kernels, ${globalThis.Deno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`}, median (best) of ${runs} runs`);
@@ -84,6 +105,23 @@ for (const { m, k: depth, n, act, label } of shapes) {
     k.gemm_i8(c, n, qa, qs, m, depth, packedI8, n, bias, act);
   });
   const rate = (t) => `${(ops / (t.median * 1e6)).toFixed(1)} (${(ops / (t.best * 1e6)).toFixed(1)})`;
-  console.log(`M=${m} K=${depth} N=${n} act=${ACT_NAMES[act]}: f32 ${rate(f32)} GFLOP/s, int8 ${rate(i8)} GOP/s — ${label}${m > 128 ? ', batch 8' : ''}`);
+  let chunked = '';
+  if (chunks > 1) {
+    const ap = alloc(k.gemm_packed_a_size(m, depth) * 4);
+    const panels = Math.ceil(n / 8);
+    const per = Math.ceil(panels / chunks);
+    const eachChunk = (run) => {
+      for (let p = 0; p < panels; p += per) run(p * 8, Math.min(n, (p + per) * 8) - p * 8, packed + p * depth * 32);
+    };
+    const [repacking, packedOnce] = relativeTimes(() => k.gemm_f32(c, n, a, depth, m, depth, packed, n, bias, act), [
+      () => eachChunk((j, cols, bp) => k.gemm_f32(c + j * 4, n, a, depth, m, depth, bp, cols, bias + j * 4, act)),
+      () => {
+        k.gemm_pack_a_f32(ap, a, depth, m, depth);
+        eachChunk((j, cols, bp) => k.gemm_f32_packed_a(c + j * 4, n, ap, m, depth, bp, cols, bias + j * 4, act));
+      },
+    ]);
+    chunked = `; ${chunks} chunks ×${repacking.toFixed(3)}, A packed once ×${packedOnce.toFixed(3)}`;
+  }
+  console.log(`M=${m} K=${depth} N=${n} act=${ACT_NAMES[act]}: f32 ${rate(f32)} GFLOP/s, int8 ${rate(i8)} GOP/s${chunked} — ${label}${m > 128 ? ', batch 8' : ''}`);
   top = mark;
 }
