@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AlbertModel } from '../../src/model/albert.js';
 import { Arena } from '../../src/runtime/arena.js';
-import { Act } from '../../src/runtime/kernels.js';
+import { Act, type Kernels } from '../../src/runtime/kernels.js';
 import { loadKernels, relaxedSimdWorks } from '../../src/runtime/module.js';
 import { ParallelKernels, ThreadPool } from '../../src/runtime/pool.js';
 import { expectedOf, FIXTURES_DIR, inputsOf } from '../helpers/fixtures.js';
@@ -82,6 +82,19 @@ describe('kernel selection', () => {
   });
 });
 
+/** Runs `body` on a 2-thread pool of the threads build (k), beside the kernels themselves, then closes the pool. */
+async function withTwoThreads(body: (k: ParallelKernels, kernels: Kernels, arena: Arena) => void): Promise<void> {
+  const loaded = await loadKernels({ threads: true });
+  const arena = new Arena(loaded.kernels);
+  const pool = await ThreadPool.start(loaded, arena, 2);
+  if (typeof pool === 'string') throw new Error(pool);
+  try {
+    body(new ParallelKernels(loaded.kernels, pool), loaded.kernels, arena);
+  } finally {
+    pool.close();
+  }
+}
+
 describe('threads', () => {
   it.each(['f32', 'int8'] as const)('%s: two threads give the bits of one, on every tiny fixture and base', async (dtype) => {
     for (const fixture of ['tiny', 'tiny-groups', 'tiny-qa', 'base']) {
@@ -104,12 +117,7 @@ describe('threads', () => {
   });
 
   it('shares a job out in chunks: the worker takes part, the result is that of one call, and the pool runs on after a kernel fails', async () => {
-    const loaded = await loadKernels({ threads: true });
-    const arena = new Arena(loaded.kernels);
-    const pool = await ThreadPool.start(loaded, arena, 2);
-    if (typeof pool === 'string') throw new Error(pool);
-    try {
-      const k = new ParallelKernels(loaded.kernels, pool);
+    await withTwoThreads((k, kernels, arena) => {
       // Attention over 48 (batch, head) pairs of 256 tokens: tens of milliseconds, one pair a chunk.
       const [batch, seq, hidden, heads] = [4, 256, 768, 12];
       const qkv = arena.alloc(batch * seq * 3 * hidden * 4);
@@ -130,25 +138,18 @@ describe('threads', () => {
       expect(twoThreads.every(Number.isFinite)).toBe(true);
       // The same numbers as one call of the kernel over all pairs.
       arena.f32(ctx, batch * seq * hidden).fill(NaN);
-      loaded.kernels.attention_f32(ctx, qkv, mask, seq, hidden, heads, 0, batch * heads, scratch);
+      kernels.attention_f32(ctx, qkv, mask, seq, hidden, heads, 0, batch * heads, scratch);
       expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
       // A kernel that traps (an output past the end of memory) fails the job, not the pool.
-      const end = loaded.kernels.memory.buffer.byteLength;
+      const end = kernels.memory.buffer.byteLength;
       expect(() => k.layernorm_f32(end - 64, ctx, 0, ctx, ctx, 512, hidden, 1e-12)).toThrow(/layernorm_f32 failed/);
       k.attention_f32(ctx, qkv, mask, batch, seq, hidden, heads, scratch);
       expect(Buffer.from(arena.f32(ctx, batch * seq * hidden).slice().buffer).equals(Buffer.from(twoThreads.buffer))).toBe(true);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   it('packs A once for every thread: gemm_pack_a_f32 and gemm_f32_packed_a, shared out, give the bits of gemm_f32', async () => {
-    const loaded = await loadKernels({ threads: true });
-    const arena = new Arena(loaded.kernels);
-    const pool = await ThreadPool.start(loaded, arena, 2);
-    if (typeof pool === 'string') throw new Error(pool);
-    try {
-      const k = new ParallelKernels(loaded.kernels, pool);
+    await withTwoThreads((k, kernels, arena) => {
       // 517 rows (a 2-row last tile; more than one 260-row block), 3072 deep (3 k blocks), 75 columns (a partial panel).
       const [m, depth, n] = [517, 3072, 75];
       const fill = (ptr: number, count: number, seed: number) => arena.f32(ptr, count).forEach((_, i, v) => (v[i] = Math.sin(i * 0.61 + seed)));
@@ -158,19 +159,17 @@ describe('threads', () => {
       fill(w, n * depth, 2);
       const bias = arena.alloc(n * 4);
       fill(bias, n, 3);
-      const bp = arena.alloc(loaded.kernels.gemm_packed_b_size(n, depth) * 4);
-      loaded.kernels.gemm_pack_b_f32(bp, w, n, depth);
-      const ap = arena.alloc(loaded.kernels.gemm_packed_a_size(m, depth) * 4);
+      const bp = arena.alloc(kernels.gemm_packed_b_size(n, depth) * 4);
+      kernels.gemm_pack_b_f32(bp, w, n, depth);
+      const ap = arena.alloc(kernels.gemm_packed_a_size(m, depth) * 4);
       const c = arena.alloc(m * n * 4);
-      loaded.kernels.gemm_f32(c, n, a, depth, m, depth, bp, n, bias, Act.GeluNew);
+      kernels.gemm_f32(c, n, a, depth, m, depth, bp, n, bias, Act.GeluNew);
       const oneCall = arena.f32(c, m * n).slice();
       arena.f32(c, m * n).fill(NaN);
       k.gemm_pack_a_f32(ap, a, depth, m, depth);
       k.gemm_f32_packed_a(c, n, ap, m, depth, bp, n, bias, Act.GeluNew);
       expect(Buffer.from(arena.f32(c, m * n).slice().buffer).equals(Buffer.from(oneCall.buffer))).toBe(true);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   it('relaxed-threads build (Deno): two threads give the bits of one on fixtures/base, f32 Linear inputs packed once', async () => {
