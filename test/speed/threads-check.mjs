@@ -1,24 +1,22 @@
-// fixtures/base on one thread and on two, in whichever runtime runs this script: Deno runs the
-// relaxed-threads build, where f32 Linear layers pack their input once for both threads
-// (ParallelKernels.packsA); Node 20 runs the plain threads build. Prints one JSON object;
-// test/speed/variants.test.ts judges it.
+// fixtures/base in f32 on one thread and on two, in whichever runtime runs this script: Deno runs
+// the relaxed-threads build, where Linear layers pack their input once for both threads
+// (ParallelKernels.packsA). Prints one JSON object; test/speed/variants.test.ts judges it.
 //
-//   npx deno run --allow-read test/speed/threads-check.mjs [--dtype f32|int8]
+//   npx deno run --allow-read test/speed/threads-check.mjs
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 
 const root = new URL('../../', import.meta.url);
 const fixture = new URL('../shared/fixtures/base/', root);
-const { values } = parseArgs({
-  args: globalThis.Deno ? Deno.args : process.argv.slice(2),
-  options: { dtype: { type: 'string', default: 'f32' } },
-});
 const { AlbertModel } = await import(new URL('dist/index.js', root).href);
 const expected = JSON.parse(await readFile(new URL('expected.json', fixture), 'utf8'));
-const one = await AlbertModel.load(fixture.pathname, { dtype: values.dtype });
-const two = await AlbertModel.load(fixture.pathname, { dtype: values.dtype, threads: 2 });
+const one = await AlbertModel.load(fixture.pathname);
+const two = await AlbertModel.load(fixture.pathname, { threads: 2 });
 
-const sameBits = (a, b) => a.length === b.length && new Uint8Array(a.buffer, a.byteOffset, a.byteLength).every((v, i) => v === new Uint8Array(b.buffer, b.byteOffset, b.byteLength)[i]);
+const bytes = (x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+function sameBits(a, b) {
+  const [x, y] = [bytes(a), bytes(b)];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
 
 const report = { one: one.info.kernels, two: two.info.kernels, threads: two.info.threads, cases: {} };
 for (const c of expected.cases) {
