@@ -318,8 +318,7 @@ export class ParallelKernels {
   }
 
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
-    const panelBytes = this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4;
-    this.splitColumns('gemm_f32', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(a), fixed(lda), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
+    this.splitColumns('gemm_f32', c, ldc, [a, lda], m, k, bp, this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4, n, bias, act);
   }
 
   gemm_pack_a_f32(dst: number, a: number, lda: number, m: number, k: number): void {
@@ -327,22 +326,24 @@ export class ParallelKernels {
     const tileRows = this.k.gemm_packed_a_size(1, 1);
     const tileFloats = tileRows * k;
     const tiles = Math.ceil(m / tileRows);
-    this.split('gemm_pack_a_f32', tiles, m * k < MIN_PARALLEL_ELEMENTS ? tiles : this.chunkOf(tiles), [perItem(dst, tileFloats * 4), perItem(a, tileRows * lda * 4), fixed(lda), count(m, tileRows), fixed(k)]);
+    this.split('gemm_pack_a_f32', tiles, this.rowChunkOf(tiles, tileFloats), [perItem(dst, tileFloats * 4), perItem(a, tileRows * lda * 4), fixed(lda), count(m, tileRows), fixed(k)]);
   }
 
   gemm_f32_packed_a(c: number, ldc: number, ap: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
-    const panelBytes = this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4;
-    this.splitColumns('gemm_f32_packed_a', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(ap), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
+    this.splitColumns('gemm_f32_packed_a', c, ldc, [ap], m, k, bp, this.k.gemm_packed_b_size(PANEL_COLUMNS, k) * 4, n, bias, act);
   }
 
   gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void {
-    const panelBytes = this.k.gemm_i8_packed_b_size(PANEL_COLUMNS, k);
-    this.splitColumns('gemm_i8', m, k, n, [perItem(c, PANEL_BYTES_F32), fixed(ldc), fixed(qa), fixed(qs), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)]);
+    this.splitColumns('gemm_i8', c, ldc, [qa, qs], m, k, bp, this.k.gemm_i8_packed_b_size(PANEL_COLUMNS, k), n, bias, act);
   }
 
-  /** Items are the product's 8-column panels. */
-  private splitColumns(kernel: 'gemm_f32' | 'gemm_f32_packed_a' | 'gemm_i8', m: number, k: number, n: number, args: Arg[]): void {
+  /**
+   * A product C = act(A·Wᵀ + bias) whose kernel takes (c, ldc, …A's arguments, m, k, bp, n, bias,
+   * act), split by W's 8-column panels of panelBytes each.
+   */
+  private splitColumns(kernel: 'gemm_f32' | 'gemm_f32_packed_a' | 'gemm_i8', c: number, ldc: number, aArgs: number[], m: number, k: number, bp: number, panelBytes: number, n: number, bias: number, act: number): void {
     const panels = Math.ceil(n / PANEL_COLUMNS);
+    const args = [perItem(c, PANEL_BYTES_F32), fixed(ldc), ...aArgs.map(fixed), fixed(m), fixed(k), perItem(bp, panelBytes), count(n, PANEL_COLUMNS), perItem(bias, bias && PANEL_BYTES_F32), fixed(act)];
     this.split(kernel, panels, m * n * k < MIN_PARALLEL_MACS ? panels : this.chunkOf(panels), args);
   }
 
