@@ -104,24 +104,27 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
 // SLAB_BYTES (L2), k in blocks of at most KC; per 5-row tile and k block, A is packed into a
 // KC·5-float scratch slot (L1) and run against every panel of the column block. Between k blocks
 // the partial sums wait in C, which holds f32 exactly as the accumulators do: every C element is
-// still one f32 sum in k order, the same bits as the in-place kernels with FMA. KC from 256 to 768,
-// slabs from 128 KB to 1 MB and row blocks from 130 to 520 rows measured within 3% of each other at
-// M = 128; rows in blocks of 40 lost 15–20% (B comes back from L3 for every block); 512 KB slabs and
-// 260-row blocks gained 2–5% at M = 1024 over 256 KB and 130. KC = 256 keeps a slot at 5 KB.
+// still one f32 sum in k order, the same bits as the in-place kernels with FMA. KC = 768 with 1 MB
+// slabs ran whole passes 2.7% (B1 L128), 2.8% (L512) and 3.7% (B8 L128) faster than KC = 256 with
+// 512 KB slabs (Deno, per-pair medians of interleaved passes): K = 768 is then one block, so a tile
+// neither reloads C nor pays its call and epilogue three times; 768 KB slabs measured the same as
+// 1 MB, 2 MB (all of L2) 4% slower. Rows in blocks of 40 lost 15–20% (B comes back from L3 for
+// every block); 260-row blocks gained 2–5% at M = 1024 over 130.
 const PACKED_MR: i32 = 5;
-const KC: i32 = 256;
-const SLAB_BYTES: i32 = 512 << 10;
+const KC: i32 = 768;
+const SLAB_BYTES: i32 = 1 << 20;
 const MC: i32 = 52 * PACKED_MR;
 
-// Scratch slots for packed A: between the module's static data and the end of its first page, which
-// the host never allocates from (src/runtime/arena.ts starts at the initial memory size): 16 flags,
-// then as many slots of KC·5 f32 as fit (12 with today's 2 KB of static data). In threads builds
-// every worker's instance runs on the same memory, so a call claims a slot with an atomic
-// compare-exchange and frees it at the end; with every slot taken (more than 12 threads) it runs the
+// Scratch slots for packed A: between the module's static data and the end of its initial memory
+// (4 pages: asconfig.json's initialMemory, and the threads builds' memory that src/runtime/module.ts
+// creates), which the host never allocates from (src/runtime/arena.ts starts at the initial memory
+// size): 16 flags, then as many slots of KC·5 f32 as fit, up to 16. In threads builds every
+// worker's instance runs on the same memory, so a call claims a slot with an atomic
+// compare-exchange and frees it at the end; with every slot taken (more than 16 threads) it runs the
 // in-place kernels, which give the same bits.
 const SLOT_BYTES: usize = <usize>(KC * PACKED_MR) << 2;
 const MAX_SLOTS: i32 = 16;
-const PAGE_END: usize = 65536;
+const SCRATCH_END: usize = 4 << 16;
 
 @inline function slot_flags(): usize {
   return (__heap_base + 63) & ~(<usize>63);
@@ -134,7 +137,7 @@ const PAGE_END: usize = 65536;
 // A free slot, now claimed, or -1.
 @inline function claim_slot(): i32 {
   const first = slot_address(0);
-  const count = first < PAGE_END ? min(MAX_SLOTS, <i32>((PAGE_END - first) / SLOT_BYTES)) : 0;
+  const count = first < SCRATCH_END ? min(MAX_SLOTS, <i32>((SCRATCH_END - first) / SLOT_BYTES)) : 0;
   if (!ASC_FEATURE_THREADS) return count ? 0 : -1;
   for (let s = 0; s < count; s++) {
     if (atomic.cmpxchg<i32>(slot_flags() + (<usize>s << 2), 0, 1) == 0) return s;

@@ -14,8 +14,8 @@ import { readFile } from 'node:fs/promises';
 const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const variant = args[0] ?? 'simd';
 const file = new URL(`../dist/${variant === 'simd' ? 'albert' : `albert-${variant}`}.wasm`, import.meta.url);
-// The threads build imports a shared memory; the others define their own.
-const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+// The threads builds import a shared memory of at least 4 pages (asconfig.json); the others define their own.
+const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, shared: true });
 const { instance } = await WebAssembly.instantiate(await readFile(file), {
   env: { memory, abort() { throw new Error('wasm abort'); } },
 });

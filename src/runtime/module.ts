@@ -120,8 +120,9 @@ async function cachedCompile(source: WasmSource): Promise<WebAssembly.Module> {
 /** A fresh instance of a compiled kernels module: its own memory, or a new shared one for threads builds. */
 async function instantiate(module: WebAssembly.Module): Promise<Kernels> {
   const importsMemory = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
-  // The threads builds declare at most 65536 pages (4 GiB) of shared memory; it must be reserved up front.
-  const memory = importsMemory ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : undefined;
+  // The threads builds import their memory: 4 pages at first (asconfig.json's initialMemory, which
+  // holds the kernels' static data and scratch), at most 65536 (4 GiB), shared, reserved up front.
+  const memory = importsMemory ? new WebAssembly.Memory({ initial: 4, maximum: 65536, shared: true }) : undefined;
   const instance = await WebAssembly.instantiate(module, {
     env: {
       ...(memory ? { memory } : {}),
