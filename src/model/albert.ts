@@ -117,7 +117,7 @@ interface Workspace {
   /** int8 only: the input of the Linear layer at hand, quantized per row, and each row's scale and zero point. */
   qa: number;
   qs: number;
-  /** f32 on threads of the relaxed build: the input of the Linear layer at hand, packed once for every thread. */
+  /** f32 on the relaxed build: the input of the Linear layer at hand, packed once (for every thread). */
   pa: number;
   /** Attention's scratch, per thread: a head's packed K and V and its [seq, seq] scores. */
   scratch: number;
@@ -416,7 +416,7 @@ export class AlbertModel {
 
   /**
    * y = act(x·Wᵀ + b) for an encoder Linear layer, x [rows, inputs] and y [rows, outputs]. With
-   * dtype int8 the weights are int8 (int8Slots) and x is quantized per row first; on threads of the
+   * dtype int8 the weights are int8 (int8Slots) and x is quantized per row first; with f32 on the
    * relaxed build x is packed first (ParallelKernels.packsA).
    */
   private linear(y: number, x: number, rows: number, inputs: number, w: { weight: number; bias: number }, outputs: number, act: Act, ws: Workspace): void {
