@@ -107,9 +107,9 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
 // still one f32 sum in k order, the same bits as the in-place kernels with FMA. KC = 768 with 1 MB
 // slabs ran whole passes 2.7% (B1 L128), 2.8% (L512) and 3.7% (B8 L128) faster than KC = 256 with
 // 512 KB slabs (Deno, per-pair medians of interleaved passes): K = 768 is then one block, so a tile
-// neither reloads C nor pays its call and epilogue three times; 768 KB slabs measured the same as
-// 1 MB, 2 MB (all of L2) 4% slower. Rows in blocks of 40 lost 15–20% (B comes back from L3 for
-// every block); 260-row blocks gained 2–5% at M = 1024 over 130.
+// neither stores and reloads C between k blocks nor pays its call three times. 768 KB slabs
+// measured the same as 1 MB, 2 MB (all of L2) 4% slower. Rows in blocks of 40 lost 15–20% (B comes
+// back from L3 for every block); 260-row blocks gained 2–5% at M = 1024 over 130.
 const PACKED_MR: i32 = 5;
 const KC: i32 = 768;
 const SLAB_BYTES: i32 = 1 << 20;
