@@ -6,7 +6,7 @@
 //                                                   batch 8 × 512 at one thread is 30 s a run for onnxruntime-web)
 //   npm run bench -- --quick                        batch 1 and 8 at sequence 128 only (about 15 minutes)
 //   npm run bench -- --runtime deno [--quick]       ours and onnxruntime-web in Deno (relaxed SIMD)
-//   options: --rounds 2 --runs 5 --batch 1,8 --seq 16,128,512 --dtype f32,int8 --threads 1,2
+//   options: --rounds 2 --runs 5 --pairs 10 --batch 1,8 --seq 16,128,512 --dtype f32,int8 --threads 1,2
 //
 // Every (engine, dtype, threads, batch, sequence) runs in its own child process, so load time and
 // peak RSS are its own. Rounds repeat the whole matrix with the engines interleaved (back to back per
@@ -17,6 +17,9 @@
 // While timing it checks that our outputs agree: f32 within 1e-3 (max abs) of onnxruntime-node f32,
 // int8 at cosine ≥ 0.9995 (per token, the smallest) to our f32. onnxruntime-node always runs in
 // Node (native); --runtime picks where ours and onnxruntime-web run.
+// The two-thread speedup at B1 L128 is also measured on its own, once per round: one process loads
+// ours on 1 thread and on 2 and alternates their passes (--pairs pairs), so both sides of each
+// ratio see the same few seconds of the machine; the cells' best rounds can be minutes apart.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '2' },
     runs: { type: 'string', default: '5' },
+    pairs: { type: 'string', default: '10' },
     batch: { type: 'string' },
     seq: { type: 'string' },
     dtype: { type: 'string', default: 'f32,int8' },
@@ -119,8 +123,41 @@ function peakRssMiB() {
   }
 }
 
+/** Ours on 1 thread and on `threads` in one process, their passes alternating: the median of t1 / tN over pairs. */
+async function speedupChild({ dtype, threads, B, L, pairs }) {
+  const { AlbertModel } = await import(`${root}dist/index.js`);
+  const [one, many] = [await AlbertModel.load(fixture, { dtype, threads: 1 }), await AlbertModel.load(fixture, { dtype, threads })];
+  const input = { input_ids: { data: inputIds(B, L), dims: [B, L] } };
+  const pass = async (model) => {
+    const t0 = performance.now();
+    await model.forward(input, { outputs: ['last_hidden_state'] });
+    return performance.now() - t0;
+  };
+  const warm = performance.now();
+  do {
+    await pass(one);
+    await pass(many);
+  } while (performance.now() - warm < 3000);
+  const ratios = [];
+  for (let i = 0; i < pairs; i++) {
+    // Each goes first in every other pair, so neither always runs right after the other.
+    if (i % 2 === 0) {
+      const t1 = await pass(one);
+      ratios.push(t1 / (await pass(many)));
+    } else {
+      const tn = await pass(many);
+      ratios.push((await pass(one)) / tn);
+    }
+  }
+  one.dispose();
+  many.dispose();
+  return { speedup: median(ratios) };
+}
+
 async function child(spec) {
-  const { engine, dtype, threads, B, L, runs, out } = JSON.parse(spec);
+  const args = JSON.parse(spec);
+  if (args.engine === 'speedup') return exitWith(await speedupChild(args));
+  const { engine, dtype, threads, B, L, runs, out } = args;
   const e = await engines[engine]({ dtype, threads });
   // Warm-up: the first call compiles and sizes buffers; wasm engines tier up over the next ones.
   let output = await e.run(B, L);
@@ -138,6 +175,10 @@ async function child(spec) {
   writeFileSync(out, new Uint8Array(output.buffer, output.byteOffset, output.byteLength));
   const result = { loadMs: e.loadMs, medianMs: median(times), runs: times.length, rssMiB: peakRssMiB(), info: e.info };
   await e.close();
+  exitWith(result);
+}
+
+function exitWith(result) {
   console.log(JSON.stringify(result));
   // Thread pools (ours in Deno, onnxruntime-web's workers) must not hold the process open.
   if (globalThis.Deno) Deno.exit(0);
@@ -153,7 +194,7 @@ const RUNTIMES = {
 
 function runChild(engine, cfg, dir) {
   const out = `${dir}/${engine}-${cfg.key}.f32`;
-  const spec = JSON.stringify({ engine, dtype: cfg.dtype, threads: cfg.threads, B: cfg.B, L: cfg.L, runs: Number(values.runs), out });
+  const spec = JSON.stringify({ engine, dtype: cfg.dtype, threads: cfg.threads, B: cfg.B, L: cfg.L, runs: Number(values.runs), pairs: Number(values.pairs), out });
   const [cmd, ...args] = engine === 'ort-node' ? RUNTIMES.node() : RUNTIMES[values.runtime]();
   const text = execFileSync(cmd, [...args, fileURLToPath(import.meta.url), '--child', spec], {
     encoding: 'utf8',
@@ -208,6 +249,8 @@ async function parent() {
   const rounds = Number(values.rounds);
   const cells = new Map(configs.map((c) => [c.key, Object.fromEntries(names.map((n) => [n, []]))]));
   const checks = [];
+  /** Per dtype, each round's two-thread speedup from alternating passes in one process (speedupChild). */
+  const speedups = { f32: [], int8: [] };
   const started = performance.now();
   for (let r = 0; r < rounds; r++) {
     for (const cfg of configs) {
@@ -233,6 +276,11 @@ async function parent() {
         }
       }
       process.stderr.write(`round ${r + 1}/${rounds} ${cfg.key}: ${names.map((n) => `${n} ${results[n].medianMs.toFixed(1)} ms`).join(', ')}\n`);
+      if (cfg.threads === 2 && cfg.B === 1 && cfg.L === 128 && configs.some((c) => c.key === `${cfg.dtype}-t1-b1-l128`)) {
+        const { speedup } = runChild('speedup', cfg, dir);
+        speedups[cfg.dtype].push(speedup);
+        process.stderr.write(`round ${r + 1}/${rounds} ${cfg.dtype} B1 L128, 1 and 2 threads alternating in one process: ${speedup.toFixed(2)}×\n`);
+      }
     }
   }
   rmSync(dir, { recursive: true, force: true });
@@ -293,7 +341,12 @@ async function parent() {
       const speedup = summary(one, 'ours').ms / summary(two, 'ours').ms;
       const [t1, t2] = [cells.get(one.key).ours, cells.get(two.key).ours];
       const perRound = median(t1.map((x, r) => x.medianMs / t2[r].medianMs));
-      goal(`${dtype}: 2 threads ≥ 1.8 × 1-thread speed, B1 L128`, speedup >= 1.8, `${speedup.toFixed(2)}× (best rounds; median of the rounds' own ${perRound.toFixed(2)}×; ${summary(two, 'ours').info})`);
+      const paired = median(speedups[dtype]);
+      goal(
+        `${dtype}: 2 threads ≥ 1.8 × 1-thread speed, B1 L128`,
+        paired >= 1.8,
+        `${paired.toFixed(2)}× alternating in one process (median of the rounds' ${speedups[dtype].map((x) => x.toFixed(2)).join(', ')}); the cells: ${speedup.toFixed(2)}× best rounds, ${perRound.toFixed(2)}× the rounds' own (${summary(two, 'ours').info})`,
+      );
     }
     const [b1, b8] = [cell(dtype, 1, 1, 128), cell(dtype, 1, 8, 128)];
     if (b1 && b8) {
