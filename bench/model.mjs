@@ -198,7 +198,7 @@ const RUNTIMES = {
 
 function runChild(engine, cfg, dir, pair) {
   const out = `${dir}/${engine}-${cfg.key}.f32`;
-  const spec = JSON.stringify({ engine, dtype: cfg.dtype, threads: cfg.threads, B: cfg.B, L: cfg.L, runs: Number(values.runs), pairs: Number(values.pairs), out, ...pair });
+  const spec = JSON.stringify({ engine, dtype: cfg.dtype, threads: cfg.threads, B: cfg.B, L: cfg.L, runs: Number(values.runs), pairs: Math.max(1, Number(values.pairs)), out, ...pair });
   const [cmd, ...args] = engine === 'ort-node' ? RUNTIMES.node() : RUNTIMES[values.runtime]();
   const text = execFileSync(cmd, [...args, fileURLToPath(import.meta.url), '--child', spec], {
     encoding: 'utf8',
