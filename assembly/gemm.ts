@@ -319,7 +319,7 @@ function gemm_f32_packed_1x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, 
 function gemm_f32_blocked(c: usize, ldc: usize, a: usize, lda: usize, ap: usize, scratch: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
   const panelBytes = <usize>k * (<usize>NR << 2);
   const panels = (n + NR - 1) / NR;
-  // Equal k blocks of at most KC (K = 768 and 3072 split into blocks of 256).
+  // Equal k blocks of at most KC (K = 768 is one block, 3072 four).
   const kBlocks = (k + KC - 1) / KC;
   const kc = (k + kBlocks - 1) / kBlocks;
   const slabPanels = max(1, SLAB_BYTES / (kc * NR * 4));
@@ -359,12 +359,13 @@ function gemm_f32_blocked(c: usize, ldc: usize, a: usize, lda: usize, ap: usize,
   }
 }
 
-// ---- A packed once for every thread of a product ----
+// ---- A packed once per product ----
 //
-// Split by column panels over threads, each chunk of a product would pack all of A again for its
-// few panels: at 12 chunks of an N = 768 product that cost 7–8% more than one call (Deno, relaxed).
-// The thread pool (src/runtime/pool.ts) packs A once instead, by tiles, and then shares out the
-// panels of gemm_f32_packed_a, which reads the tiles in place: the same sums in the same order.
+// gemm_f32 packs A again for every column block, and split by column panels over threads, each
+// chunk of a product would pack all of A again for its few panels: at 12 chunks of an N = 768
+// product that cost 7–8% more than one call (Deno, relaxed). The host (src/runtime/pool.ts) packs A
+// once instead, by tiles shared out over the threads, and then runs (or shares out the panels of)
+// gemm_f32_packed_a, which reads the tiles in place: the same sums in the same order.
 
 /** f32 count of A [m, k] packed by gemm_pack_a_f32 (m rounded up to whole 5-row tiles). */
 export function gemm_packed_a_size(m: i32, k: i32): i32 {

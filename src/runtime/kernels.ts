@@ -35,7 +35,7 @@ export interface Kernels {
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: Act): void;
   /** f32 count of A [m, k] packed by gemm_pack_a_f32 (includes padding). */
   gemm_packed_a_size(m: number, k: number): number;
-  /** Packs rows i < m of A (row stride lda) for gemm_f32_packed_a, once for every thread of a product. */
+  /** Packs rows i < m of A (row stride lda) for gemm_f32_packed_a, once per product (for all its threads). */
   gemm_pack_a_f32(dst: number, a: number, lda: number, m: number, k: number): void;
   /** As gemm_f32, from A packed by gemm_pack_a_f32 at `ap`. */
   gemm_f32_packed_a(c: number, ldc: number, ap: number, m: number, k: number, bp: number, n: number, bias: number, act: Act): void;

@@ -150,7 +150,7 @@ describe('threads', () => {
 
   it('packs A once for every thread: gemm_pack_a_f32 and gemm_f32_packed_a, shared out, give the bits of gemm_f32', async () => {
     await withTwoThreads((k, kernels, arena) => {
-      // 517 rows (a 2-row last tile; more than one 260-row block), 3072 deep (3 k blocks), 75 columns (a partial panel).
+      // 517 rows (a 2-row last tile; more than one 260-row block), 3072 deep (4 k blocks), 75 columns (a partial panel).
       const [m, depth, n] = [517, 3072, 75];
       const fill = (ptr: number, count: number, seed: number) => arena.f32(ptr, count).forEach((_, i, v) => (v[i] = Math.sin(i * 0.61 + seed)));
       const a = arena.alloc(m * depth * 4);
