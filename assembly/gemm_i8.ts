@@ -19,7 +19,7 @@ import { NR, store_row_8 } from './gemm';
 //   32 bytes [c0 k0..3, c1 k0..3, c2, c3 | c4 .. c7];
 // - simd (i32x4.dot_i16x8_s on bytes widened by v128.load8x8_s: lane c = Σ of 2 adjacent products):
 //   per 2 k, 16 bytes [c0 k0 k1, c1, c2, c3 | c4 .. c7].
-// A's rows are u8 for relaxed and i16 for simd (widened once here, not in the inner loop).
+// A is quantized to u8 for relaxed and to i16 for simd (widened once here, not in the inner loop).
 
 const PANEL_TAIL: i32 = NR * 8;
 
@@ -32,8 +32,24 @@ export function gemm_i8_packed_b_size(n: i32, k: i32): i32 {
 }
 
 /** Bytes of one quantized row of A (k values, padded). */
-export function gemm_i8_a_row_bytes(k: i32): i32 {
+@inline function a_row_bytes(k: i32): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? padded_k(k) : padded_k(k) * 2;
+}
+
+// Rows of quantized A per tile. The relaxed builds store A as the tile kernel reads it, five rows
+// interleaved per 4 k (20 bytes: [r0 k0..3, r1 k0..3, .., r4 k0..3]), so one 16-byte load brings rows
+// 0–3 and a splat load row 4; the simd builds keep rows of i16, one after another.
+const A_TILE_ROWS: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 1;
+const GROUP_BYTES: usize = <usize>A_TILE_ROWS << 2;
+
+/** Rows per tile of A quantized by quantize_rows_u7. */
+export function gemm_i8_a_tile_rows(): i32 {
+  return A_TILE_ROWS;
+}
+
+/** Bytes of m rows of A quantized by quantize_rows_u7 (m rounded up to whole tiles). */
+export function gemm_i8_packed_a_size(m: i32, k: i32): i32 {
+  return (m + A_TILE_ROWS - 1) / A_TILE_ROWS * A_TILE_ROWS * a_row_bytes(k);
 }
 
 @inline function packed_offset(c: i32, kk: i32): usize {
@@ -75,12 +91,13 @@ const QUANTIZE_CONSTANTS = memory.data<i32>([
 ], 16);
 
 /**
- * Quantizes m rows of A (f32, row stride lda) into 7-bit rows of gemm_i8_a_row_bytes(k) at qa, and
- * each row's scale (f32) and zero point (i32) into 8 bytes at qs. The range always includes 0, so
+ * Quantizes m rows of A (f32, row stride lda) to 7 bits, laid out in tiles of A_TILE_ROWS rows at qa
+ * (gemm_i8_packed_a_size(m, k) bytes), and each row's scale (f32) and zero point (i32) into 8 bytes
+ * at qs. The range always includes 0, so
  * the zero point is an integer in 0..127 and zeros stay exact.
  */
 export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i32, k: i32): void {
-  const rowBytes = <usize>gemm_i8_a_row_bytes(k);
+  const rowBytes = <usize>a_row_bytes(k);
   const vecEnd = <usize>(k & ~15) << 2;
   const end = <usize>k << 2;
   // Loaded, not built: V8 rebuilds a constant vector from immediates (three instructions) at every use
@@ -89,7 +106,8 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   const max127 = v128.load(QUANTIZE_CONSTANTS, 16);
   for (let r = 0; r < m; r++) {
     const x = a + <usize>r * (<usize>lda << 2);
-    const q = qa + <usize>r * rowBytes;
+    // Row r's first 4 bytes; the next 4 k follow `groupBytes` later.
+    const q = qa + <usize>(r / A_TILE_ROWS) * <usize>A_TILE_ROWS * rowBytes + (<usize>(r % A_TILE_ROWS) << 2);
     // Four independent min/max chains: one chain waits on each maxps' latency (4 cycles per 16 bytes).
     let min0 = f32x4.splat(0), max0 = min0;
     let min1 = min0, max1 = min0, min2 = min0, max2 = min0, min3 = min0, max3 = min0;
@@ -142,7 +160,12 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
       const h0 = i16x8.narrow_i32x4_s(q0, q1);
       const h1 = i16x8.narrow_i32x4_s(q2, q3);
       if (ASC_FEATURE_RELAXED_SIMD) {
-        v128.store(q + (o >> 2), i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), max127));
+        const v = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), max127);
+        const d = q + (o >> 4) * GROUP_BYTES;
+        v128.store32_lane(d, v, 0);
+        v128.store32_lane(d, v, 1, GROUP_BYTES);
+        v128.store32_lane(d, v, 2, 2 * GROUP_BYTES);
+        v128.store32_lane(d, v, 3, 3 * GROUP_BYTES);
       } else {
         const zero = i16x8.splat(0);
         v128.store(q + (o >> 1), i16x8.min_s(i16x8.max_s(h0, zero), max127));
@@ -151,7 +174,7 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
     }
     for (let kk = <i32>(vecEnd >> 2); kk < padded_k(k); kk++) {
       const v = kk < k ? <i32>nearest(min(max(load<f32>(x + (<usize>kk << 2)) * inv + <f32>zp, 0), 127)) : 0;
-      if (ASC_FEATURE_RELAXED_SIMD) store<u8>(q + <usize>kk, <u8>v);
+      if (ASC_FEATURE_RELAXED_SIMD) store<u8>(q + <usize>(kk >> 2) * GROUP_BYTES + <usize>(kk & 3), <u8>v);
       else store<i16>(q + (<usize>kk << 1), <i16>v);
     }
   }
@@ -168,19 +191,6 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   return i32x4.add(acc, i32x4.dot_i16x8_s(x, b));
 }
 
-// Rows per tile: two i32 accumulators a row, plus two B vectors and the broadcast A. The relaxed dot
-// accumulates in place, so 6 rows fit V8's 15 registers; the i16 dot needs its product live too and
-// 4 rows measured best (5 no faster). On a Sapphire Rapids Xeon both loops run at what a native copy
-// of V8's code runs at: 6×8 relaxed 145–150 GOP/s in Deno, whose V8 bounds-checks every load with a
-// compare-and-branch that competes with vpdpbusd for ports (183 native without the checks); 4×8 i16
-// 57–61 in Node 20, bound by pmovsxbw, pmaddwd and paddd on 3 vector ports (62 native). No faster:
-// k unrolled by 2 (Binaryen nests each accumulator's steps into one expression, so every step's B
-// is live at once and spills), A loaded 16 bytes at a time and broadcast by shuffle (the shuffles
-// take vpdpbusd's port), B stored as i16 for the simd build, row blocks sized for L2 at M = 1024.
-const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
-// Bytes of packed B consumed per 4-byte step of A.
-const B_STEP: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;
-
 // Dequantizes a tile row's i32 sums: sa·sw[j]·(acc − zp·colsum[j]), then bias and activation.
 @inline function store_row_i8(c: usize, acc0: v128, acc1: v128, qs: usize, tail: usize, bias: usize, cols: i32, act: i32): void {
   const zp = i32x4.splat(load<i32>(qs, 4));
@@ -192,29 +202,119 @@ const B_STEP: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;
   store_row_8(c, f32x4.mul(v0, s0), f32x4.mul(v1, s1), bias, cols, act);
 }
 
-@inline function gemm_i8_rx8(mr: i32, c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+// ---- Relaxed builds: 5×8 tiles from A quantized into 5-row tiles ----
+//
+// Deno's V8 bounds-checks every wasm load with a compare and branch, and on the Xeon those branches
+// take ports that vpdpbusd needs; so, as in the relaxed f32 kernel (gemm.ts), a step makes few loads:
+// rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 a splat load, 2 loads of B, 10 dots,
+// 14 vector registers. It replaced 6×8 tiles that read rows of A in place with one splat load per row
+// (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes (quantization
+// included; Deno, interleaved runs), 0.87–0.91 in the threads build. k is unrolled by 4 as in
+// gemm.ts (each step behind its own exit test): 1–2% more, 4–7% in the threads build.
+@inline function gemm_i8_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = i32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
   let c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00;
   let c40 = c00, c41 = c00;
-  let c50 = c00, c51 = c00;
+  const tail = b + <usize>kp * NR;
+  while (b < tail) {
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (b >= tail) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (b >= tail) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (b >= tail) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+  }
+  store_row_i8(c, c00, c01, qs, tail, bias, cols, act);
+  if (mr > 1) store_row_i8(c + ldc, c10, c11, qs + 8, tail, bias, cols, act);
+  if (mr > 2) store_row_i8(c + 2 * ldc, c20, c21, qs + 16, tail, bias, cols, act);
+  if (mr > 3) store_row_i8(c + 3 * ldc, c30, c31, qs + 24, tail, bias, cols, act);
+  if (mr > 4) store_row_i8(c + 4 * ldc, c40, c41, qs + 32, tail, bias, cols, act);
+}
+
+function gemm_i8_packed_5x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_packed_rx8(5, c, ldc, a, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_packed_4x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_packed_rx8(4, c, ldc, a, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_packed_3x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_packed_rx8(3, c, ldc, a, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_packed_2x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_packed_rx8(2, c, ldc, a, qs, kp, b, bias, cols, act);
+}
+
+function gemm_i8_packed_1x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  gemm_i8_packed_rx8(1, c, ldc, a, qs, kp, b, bias, cols, act);
+}
+
+// ---- simd builds: 4×8 tiles reading rows of i16 in place ----
+//
+// The i16 dot needs its product live beside the accumulators, and 4 rows measured best (5 no
+// faster). On the Xeon Node 20 runs it at 57–61 GOP/s, bound by pmovsxbw, pmaddwd and paddd on 3
+// vector ports (62 for a native copy of V8's code). No faster: B stored as i16, row blocks sized for
+// L2 at M = 1024.
+const MR: i32 = 4;
+
+@inline function gemm_i8_rx8(mr: i32, c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
+  let c00 = i32x4.splat(0), c01 = c00;
+  let c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00;
   let a0 = qa;
   let a1 = a0 + lda;
   let a2 = a1 + lda;
   let a3 = a2 + lda;
-  let a4 = a3 + lda;
-  let a5 = a4 + lda;
   const tail = b + <usize>kp * NR;
   while (b < tail) {
-    let w0: v128, w1: v128;
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      w0 = v128.load(b);
-      w1 = v128.load(b, 16);
-    } else {
-      w0 = v128.load8x8_s(b);
-      w1 = v128.load8x8_s(b, 8);
-    }
+    const w0 = v128.load8x8_s(b);
+    const w1 = v128.load8x8_s(b, 8);
     let x = v128.load32_splat(a0);
     c00 = dot_add(c00, w0, x);
     c01 = dot_add(c01, w1, x);
@@ -233,38 +333,16 @@ const B_STEP: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;
       c30 = dot_add(c30, w0, x);
       c31 = dot_add(c31, w1, x);
     }
-    if (mr > 4) {
-      x = v128.load32_splat(a4);
-      c40 = dot_add(c40, w0, x);
-      c41 = dot_add(c41, w1, x);
-    }
-    if (mr > 5) {
-      x = v128.load32_splat(a5);
-      c50 = dot_add(c50, w0, x);
-      c51 = dot_add(c51, w1, x);
-    }
     a0 += 4;
     if (mr > 1) a1 += 4;
     if (mr > 2) a2 += 4;
     if (mr > 3) a3 += 4;
-    if (mr > 4) a4 += 4;
-    if (mr > 5) a5 += 4;
-    b += B_STEP;
+    b += 16;
   }
   store_row_i8(c, c00, c01, qs, tail, bias, cols, act);
   if (mr > 1) store_row_i8(c + ldc, c10, c11, qs + 8, tail, bias, cols, act);
   if (mr > 2) store_row_i8(c + 2 * ldc, c20, c21, qs + 16, tail, bias, cols, act);
   if (mr > 3) store_row_i8(c + 3 * ldc, c30, c31, qs + 24, tail, bias, cols, act);
-  if (mr > 4) store_row_i8(c + 4 * ldc, c40, c41, qs + 32, tail, bias, cols, act);
-  if (mr > 5) store_row_i8(c + 5 * ldc, c50, c51, qs + 40, tail, bias, cols, act);
-}
-
-function gemm_i8_6x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_rx8(6, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
-}
-
-function gemm_i8_5x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_rx8(5, c, ldc, qa, lda, qs, kp, b, bias, cols, act);
 }
 
 function gemm_i8_4x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
@@ -290,7 +368,8 @@ function gemm_i8_1x8(c: usize, ldc: usize, qa: usize, lda: usize, qs: usize, kp:
 export function gemm_i8(c: usize, ldc: i32, qa: usize, qs: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
   const kp = padded_k(k);
   const ldcBytes = <usize>ldc << 2;
-  const ldaBytes = <usize>gemm_i8_a_row_bytes(k);
+  const ldaBytes = <usize>a_row_bytes(k);
+  const tileBytes = <usize>A_TILE_ROWS * ldaBytes;
   const panelBytes = <usize>(kp * NR + PANEL_TAIL);
   const panels = (n + NR - 1) / NR;
   for (let p = 0; p < panels; p++) {
@@ -301,17 +380,25 @@ export function gemm_i8(c: usize, ldc: i32, qa: usize, qs: usize, m: i32, k: i32
     let cp = c + (<usize>j << 2);
     let ap = qa;
     let sp = qs;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      for (let i = 0; i < m; i += A_TILE_ROWS, cp += <usize>A_TILE_ROWS * ldcBytes, ap += tileBytes, sp += <usize>A_TILE_ROWS << 3) {
+        const rows = min(A_TILE_ROWS, m - i);
+        if (rows == 5) gemm_i8_packed_5x8(cp, ldcBytes, ap, sp, kp, b, panelBias, cols, act);
+        else if (rows == 4) gemm_i8_packed_4x8(cp, ldcBytes, ap, sp, kp, b, panelBias, cols, act);
+        else if (rows == 3) gemm_i8_packed_3x8(cp, ldcBytes, ap, sp, kp, b, panelBias, cols, act);
+        else if (rows == 2) gemm_i8_packed_2x8(cp, ldcBytes, ap, sp, kp, b, panelBias, cols, act);
+        else gemm_i8_packed_1x8(cp, ldcBytes, ap, sp, kp, b, panelBias, cols, act);
+      }
+      continue;
+    }
     let rows = m;
     for (; rows >= MR; rows -= MR) {
-      if (MR == 6) gemm_i8_6x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
-      else gemm_i8_4x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+      gemm_i8_4x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
       cp += <usize>MR * ldcBytes;
       ap += <usize>MR * ldaBytes;
       sp += <usize>MR << 3;
     }
-    if (rows == 5) gemm_i8_5x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
-    else if (rows == 4) gemm_i8_4x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
-    else if (rows == 3) gemm_i8_3x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
+    if (rows == 3) gemm_i8_3x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
     else if (rows == 2) gemm_i8_2x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
     else if (rows == 1) gemm_i8_1x8(cp, ldcBytes, ap, ldaBytes, sp, kp, b, panelBias, cols, act);
   }

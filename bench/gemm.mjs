@@ -96,7 +96,7 @@ for (const { m, k: depth, n, act, label } of shapes) {
   k.gemm_pack_b_f32(packed, w, n, depth);
   const packedI8 = alloc(k.gemm_i8_packed_b_size(n, depth));
   k.gemm_pack_b_i8(packedI8, w, n, depth);
-  const qa = alloc(m * k.gemm_i8_a_row_bytes(depth));
+  const qa = alloc(k.gemm_i8_packed_a_size(m, depth));
   const qs = alloc(m * 8);
   const ops = 2 * m * n * depth;
   const f32 = time(() => k.gemm_f32(c, n, a, depth, m, depth, packed, n, bias, act));

@@ -13,7 +13,8 @@ interface KernelExports {
   gemm_f32(c: number, ldc: number, a: number, lda: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void;
   gemm_i8_packed_b_size(n: number, k: number): number;
   gemm_pack_b_i8(dst: number, w: number, n: number, k: number): void;
-  gemm_i8_a_row_bytes(k: number): number;
+  gemm_i8_a_tile_rows(): number;
+  gemm_i8_packed_a_size(m: number, k: number): number;
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void;
   gemm_i8(c: number, ldc: number, qa: number, qs: number, m: number, k: number, bp: number, n: number, bias: number, act: number): void;
   activation_f32(x: number, n: number, act: number): void;
@@ -266,15 +267,25 @@ function nearest(x: number): number {
 }
 
 describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
-  /** The quantized rows as the kernel left them: u8 (relaxed builds) or i16 (the others). */
+  /**
+   * The quantized rows as the kernel left them: u8 in tiles of rows interleaved per 4 k (relaxed
+   * builds), or rows of i16 one after another (the others).
+   */
   function readQuantized(inst: Awaited<ReturnType<typeof instance>>, qa: number, qs: number, m: number, depth: number) {
-    const rowBytes = inst.k.gemm_i8_a_row_bytes(depth);
+    const tileRows = inst.k.gemm_i8_a_tile_rows();
     const padded = Math.ceil(depth / 4) * 4;
-    const wide = rowBytes === 2 * padded;
-    expect(wide || rowBytes === padded, `row bytes ${rowBytes} for k ${depth}`).toBe(true);
+    const wide = tileRows === 1;
+    const tiles = Math.ceil(m / tileRows);
+    expect(inst.k.gemm_i8_packed_a_size(m, depth), `bytes for m ${m}, k ${depth}`).toBe(tiles * tileRows * padded * (wide ? 2 : 1));
     const buffer = inst.k.memory.buffer;
+    const tileBytes = tileRows * padded;
     const rows = Array.from({ length: m }, (_, r) =>
-      Array.from(wide ? new Int16Array(buffer, qa + r * rowBytes, padded) : new Uint8Array(buffer, qa + r * rowBytes, padded)),
+      wide
+        ? Array.from(new Int16Array(buffer, qa + r * 2 * padded, padded))
+        : Array.from({ length: padded }, (_, kk) => {
+            const tile = qa + Math.floor(r / tileRows) * tileBytes;
+            return new Uint8Array(buffer, tile + (kk >> 2) * 4 * tileRows + (r % tileRows) * 4 + (kk & 3), 1)[0];
+          }),
     );
     const params = Array.from({ length: m }, (_, r) => ({ scale: new Float32Array(buffer, qs + r * 8, 1)[0], zp: new Int32Array(buffer, qs + r * 8 + 4, 1)[0] }));
     return { rows, params };
@@ -297,7 +308,7 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
     const ap = alloc(a.length);
     f32(ap, a.length).set(a);
     const qs = alloc(2 * m);
-    const qa = last(inst.bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qa = last(inst.bytes(k.gemm_i8_packed_a_size(m, depth)));
     k.quantize_rows_u7(qa, qs, ap, lda, m, depth);
     const { rows, params } = readQuantized(inst, qa, qs, m, depth);
     for (let r = 0; r < m; r++) {
@@ -334,7 +345,7 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
     const ap = alloc(a.length);
     f32(ap, a.length).set(a);
     const qs = alloc(2 * m);
-    const qa = alloc(inst.bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qa = alloc(inst.bytes(k.gemm_i8_packed_a_size(m, depth)));
     // Packed W is not padded: its last byte is the last byte of memory.
     const size = k.gemm_i8_packed_b_size(n, depth);
     expect(size).toBeGreaterThanOrEqual(n * depth);
@@ -394,7 +405,7 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
     f32(w, n * depth).set(randomF32(n * depth, 52));
     const bp = alloc(bytes(k.gemm_i8_packed_b_size(n, depth)));
     k.gemm_pack_b_i8(bp, w, n, depth);
-    const qa = alloc(bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qa = alloc(bytes(k.gemm_i8_packed_a_size(m, depth)));
     const qs = alloc(2 * m);
     k.quantize_rows_u7(qa, qs, a, depth, m, depth);
     const whole = alloc(m * n);
@@ -420,7 +431,7 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
     k.gemm_pack_b_f32(bpF, w, n, depth);
     const bp = alloc(bytes(k.gemm_i8_packed_b_size(n, depth)));
     k.gemm_pack_b_i8(bp, w, n, depth);
-    const qa = alloc(bytes(m * k.gemm_i8_a_row_bytes(depth)));
+    const qa = alloc(bytes(k.gemm_i8_packed_a_size(m, depth)));
     const qs = alloc(2 * m);
     const cF = alloc(m * n);
     const cQ = alloc(m * n);

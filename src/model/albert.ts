@@ -280,7 +280,7 @@ export class AlbertModel {
       ctx: T * H,
       attn: T * H,
       ffn: T * I,
-      qa: this.info.dtype === 'int8' ? (T * this.kernels.gemm_i8_a_row_bytes(Math.max(E, H, I))) / 4 : 0,
+      qa: this.info.dtype === 'int8' ? this.kernels.gemm_i8_packed_a_size(T, Math.max(E, H, I)) / 4 : 0,
       qs: this.info.dtype === 'int8' ? 2 * T : 0,
       pa: this.info.dtype === 'f32' && this.ops.packsA ? this.kernels.gemm_packed_a_size(T, Math.max(E, H, I)) : 0,
       scratch: this.ops.attentionScratchSize(x.seq, H / this.config.numAttentionHeads),

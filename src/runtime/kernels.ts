@@ -43,11 +43,14 @@ export interface Kernels {
   gemm_i8_packed_b_size(n: number, k: number): number;
   /** Quantizes an HF Linear weight W [n = out, k = in] (f32) to int8 per output channel, into the int8 GEMM's panels. */
   gemm_pack_b_i8(dst: number, w: number, n: number, k: number): void;
-  /** Bytes of one row of A quantized by quantize_rows_u7 (u8 in relaxed builds, i16 in the others). */
-  gemm_i8_a_row_bytes(k: number): number;
+  /** Rows per tile of A quantized by quantize_rows_u7 (5 in relaxed builds, 1 in the others). */
+  gemm_i8_a_tile_rows(): number;
+  /** Bytes of m rows of A [m, k] quantized by quantize_rows_u7 (m rounded up to whole tiles). */
+  gemm_i8_packed_a_size(m: number, k: number): number;
   /**
-   * Quantizes rows i < m of A (f32, row stride lda) to 7 bits, asymmetric per row: rows of
-   * gemm_i8_a_row_bytes(k) at qa, each row's scale (f32) and zero point (i32) in 8 bytes at qs.
+   * Quantizes rows i < m of A (f32, row stride lda) to 7 bits, asymmetric per row: gemm_i8_packed_a_size(m, k)
+   * bytes at qa (u8 in tiles of 5 rows interleaved per 4 k in relaxed builds, rows of i16 in the others),
+   * each row's scale (f32) and zero point (i32) in 8 bytes at qs.
    */
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void;
   /** As gemm_f32, from A quantized by quantize_rows_u7 and W packed by gemm_pack_b_i8 (exact i32 sums, dequantized per element). */

@@ -359,8 +359,10 @@ export class ParallelKernels {
   }
 
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void {
-    const rowBytes = this.k.gemm_i8_a_row_bytes(k);
-    this.split('quantize_rows_u7', m, this.rowChunkOf(m, k), [perItem(qa, rowBytes), perItem(qs, 8), perItem(a, lda * 4), fixed(lda), count(m, 1), fixed(k)]);
+    // Items are tiles of quantized rows, which a thread writes whole.
+    const tileRows = this.k.gemm_i8_a_tile_rows();
+    const tiles = Math.ceil(m / tileRows);
+    this.split('quantize_rows_u7', tiles, this.rowChunkOf(tiles, tileRows * k), [perItem(qa, this.k.gemm_i8_packed_a_size(1, k)), perItem(qs, tileRows * 8), perItem(a, tileRows * lda * 4), fixed(lda), count(m, tileRows), fixed(k)]);
   }
 
   layernorm_f32(out: number, x: number, residual: number, gamma: number, beta: number, rows: number, cols: number, eps: number): void {
