@@ -209,8 +209,8 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
 // rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 a splat load, 2 loads of B, 10 dots,
 // 14 vector registers. It replaced 6×8 tiles that read rows of A in place with one splat load per row
 // (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes (quantization
-// included; Deno, interleaved runs), 0.87–0.91 in the threads build. k is unrolled by 4 as in
-// gemm.ts (each step behind its own exit test): 1–2% more, 4–7% in the threads build.
+// included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is gemm.ts's (four
+// steps per iteration with tests between them that V8 drops): 1–2% more, 4–7% in the threads build.
 @inline function gemm_i8_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = i32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
@@ -218,43 +218,59 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   let c30 = c00, c31 = c00;
   let c40 = c00, c41 = c00;
   const tail = b + <usize>kp * NR;
+  const tail4 = b + <usize>(kp & ~15) * NR;
+  while (true) {
+    const start = b;
+    if (start >= tail4) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (start >= tail4) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (start >= tail4) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+    if (start >= tail4) break;
+    {
+      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+      a += GROUP_BYTES;
+      b += 32;
+    }
+  }
   while (b < tail) {
-    {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
-    }
-    if (b >= tail) break;
-    {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
-    }
-    if (b >= tail) break;
-    {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
-    }
-    if (b >= tail) break;
     {
       const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
