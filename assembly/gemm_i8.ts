@@ -93,8 +93,7 @@ const QUANTIZE_CONSTANTS = memory.data<i32>([
 /**
  * Quantizes m rows of A (f32, row stride lda) to 7 bits, laid out in tiles of A_TILE_ROWS rows at qa
  * (gemm_i8_packed_a_size(m, k) bytes), and each row's scale (f32) and zero point (i32) into 8 bytes
- * at qs. The range always includes 0, so
- * the zero point is an integer in 0..127 and zeros stay exact.
+ * at qs. The range always includes 0, so the zero point is an integer in 0..127 and zeros stay exact.
  */
 export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i32, k: i32): void {
   const rowBytes = <usize>a_row_bytes(k);
@@ -106,7 +105,7 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   const max127 = v128.load(QUANTIZE_CONSTANTS, 16);
   for (let r = 0; r < m; r++) {
     const x = a + <usize>r * (<usize>lda << 2);
-    // Row r's first 4 bytes; the next 4 k follow `groupBytes` later.
+    // Row r's first bytes; in the relaxed builds each next 4 k of the row follow GROUP_BYTES later.
     const q = qa + <usize>(r / A_TILE_ROWS) * <usize>A_TILE_ROWS * rowBytes + (<usize>(r % A_TILE_ROWS) << 2);
     // Four independent min/max chains: one chain waits on each maxps' latency (4 cycles per 16 bytes).
     let min0 = f32x4.splat(0), max0 = min0;
@@ -209,8 +208,9 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
 // rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 a splat load, 2 loads of B, 10 dots,
 // 14 vector registers. It replaced 6×8 tiles that read rows of A in place with one splat load per row
 // (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes (quantization
-// included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is gemm.ts's (four
-// steps per iteration with tests between them that V8 drops): 1–2% more, 4–7% in the threads build.
+// included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is gemm.ts's, four
+// steps per iteration with tests between them that V8 drops (four steps instead of one: 1–2% faster
+// products, 4–7% in the threads build).
 @inline function gemm_i8_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = i32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
