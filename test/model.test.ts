@@ -70,6 +70,30 @@ describe('batches', () => {
     expect(Buffer.from(second.logits!.data.buffer)).toEqual(Buffer.from(first.logits!.data.buffer));
   });
 
+  // 20 sequences of 64 tokens are more rows than a layer runs at a time (1024): the layers run
+  // sequences 0–15, then 16–19, each against its own attention mask.
+  it.each(['f32', 'int8'] as const)('gives each sequence of a batch run in chunks its result alone (%s)', async (dtype) => {
+    const m = dtype === 'f32' ? model : await AlbertModel.load(`${FIXTURES_DIR}tiny`, { dtype });
+    const B = 20;
+    const L = 64;
+    const H = m.config.hiddenSize;
+    const ids = Array.from({ length: B }, (_, b) => Array.from({ length: L }, (_, t) => (t === 0 ? 2 : 5 + ((b * 131 + t * 17) % 500))));
+    const mask = ids.map((_, b) => Array.from({ length: L }, (_, t) => (t < L - b ? 1 : 0)));
+    const outputs = ['last_hidden_state', 'hidden_states'] as const;
+    const all = await m.forward({ input_ids: ids, attention_mask: mask }, { outputs: [...outputs] });
+    const layers = all.hidden_states!.dims[0];
+    for (const b of [0, 15, 16, 19]) {
+      const alone = await m.forward({ input_ids: [ids[b]], attention_mask: [mask[b]] }, { outputs: [...outputs] });
+      const row = all.last_hidden_state!.data.subarray(b * L * H, (b + 1) * L * H);
+      expect(mismatch(row, alone.last_hidden_state!.data, 1e-6), `sequence ${b}`).toBeUndefined();
+      for (let i = 0; i < layers; i++) {
+        const inBatch = all.hidden_states!.data.subarray((i * B + b) * L * H, (i * B + b + 1) * L * H);
+        const single = alone.hidden_states!.data.subarray(i * L * H, (i + 1) * L * H);
+        expect(mismatch(inBatch, single, 1e-6), `sequence ${b}, hidden_states[${i}]`).toBeUndefined();
+      }
+    }
+  });
+
   it('computes masked-LM logits only at chosen positions', async () => {
     const input = { input_ids: [[2, 31, 415, 4, 97, 3], [2, 4, 4, 9, 0, 0]], attention_mask: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]] };
     const all = await model.forward(input, { outputs: ['logits'] });
