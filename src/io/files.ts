@@ -13,6 +13,8 @@ export interface RandomAccessFile {
   readonly bytes?: Uint8Array;
   /** Fills `into` from byte `position` on; resolves to the count read, short only where the file ends. */
   read(into: Uint8Array, position: number): Promise<number>;
+  /** How the file was modified since it was opened, or undefined if it was not (bytes in memory never are). */
+  modifiedSinceOpened?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,13 @@ export async function openLocalFile(path: string): Promise<RandomAccessFile> {
         throw new AlbertError('SOURCE_FAILED', `could not read ${path}: ${(error as Error).message}`, { cause: error });
       }
       return filled;
+    },
+    // A rewrite in place that leaves the file no shorter (a new checkpoint of the same shape) is
+    // invisible to the reads themselves: its modification time tells.
+    modifiedSinceOpened: async () => {
+      const now = await handle.stat();
+      if (now.mtimeMs === stats.mtimeMs && now.size === stats.size) return undefined;
+      return `${stats.size} bytes modified at ${stats.mtime.toISOString()} when opened, ${now.size} bytes modified at ${now.mtime.toISOString()} now`;
     },
     close: () => handle.close(),
   };

@@ -192,6 +192,12 @@ export class SafeTensors {
     }
   }
 
+  /** Fails if the file was modified since it was opened: the tensors read may mix two versions of it. */
+  async checkUnmodified(): Promise<void> {
+    const change = await this.file.modifiedSinceOpened?.();
+    if (change) throw new AlbertError('SAFETENSORS_INVALID', `${this.fileName}: file changed while loading (${change}); load it again`);
+  }
+
   /** The header put these bytes inside the file; a file that has shrunk since fails here, naming the tensor. */
   private async readBytes(info: TensorInfo, into: Uint8Array, position: number): Promise<void> {
     const got = await this.file.read(into, position);

@@ -190,6 +190,7 @@ export class AlbertModel {
     let placed: Awaited<ReturnType<typeof placeWeights>>;
     try {
       placed = await placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
+      await st.checkUnmodified();
     } catch (err) {
       pool?.close();
       throw err;
