@@ -70,8 +70,8 @@ describe('batches', () => {
     expect(Buffer.from(second.logits!.data.buffer)).toEqual(Buffer.from(first.logits!.data.buffer));
   });
 
-  // 20 sequences of 64 tokens are more rows than a layer runs at a time (1024): the layers run
-  // sequences 0–15, then 16–19, each against its own attention mask.
+  // A layer runs about 128 rows at a time: these 20 sequences of 64 tokens go two at a time, each
+  // against its own attention mask.
   it.each(['f32', 'int8'] as const)('gives each sequence of a batch run in chunks its result alone (%s)', async (dtype) => {
     const m = dtype === 'f32' ? model : await AlbertModel.load(`${FIXTURES_DIR}tiny`, { dtype });
     const B = 20;
