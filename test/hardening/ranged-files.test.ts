@@ -121,7 +121,7 @@ describe('a checkpoint read by ranges from disk', () => {
     const modifications = [() => writeFileSync(weightsPath, rewritten), () => appendFileSync(weightsPath, new Uint8Array(4096))];
     for (const modify of modifications) {
       writeFileSync(weightsPath, tiny.weights);
-      utimesSync(weightsPath, new Date(2020, 0, 1), new Date(2020, 0, 1));
+      utimesSync(weightsPath, new Date(Date.UTC(2020, 0, 1)), new Date(Date.UTC(2020, 0, 1)));
       const opened = await openLocalFile(weightsPath);
       try {
         const st = await SafeTensors.open(opened);
