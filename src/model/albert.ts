@@ -271,6 +271,9 @@ export class AlbertModel {
     const { hiddenSize: H, embeddingSize: E, intermediateSize: I, vocabSize: V, numLabels } = this.config;
     const T = x.batch * x.seq;
     const C = Math.min(x.batch, sequencesPerChunk(x.seq)) * x.seq;
+    // A Linear layer's input, quantized or packed: the embeddings' projection takes all T rows of E
+    // columns, a layer a chunk's rows of H or I.
+    const linearInput = (size: (m: number, k: number) => number) => Math.max(size(T, E), size(C, Math.max(H, I)));
     // Head buffers only when a head output is asked for: the MLM logits alone are T × vocab.
     const heads = wanted.has('logits') || wanted.has('start_logits') || wanted.has('end_logits');
     const lm = heads && this.weights.maskedLm !== undefined;
@@ -284,10 +287,9 @@ export class AlbertModel {
       ctx: C * H,
       attn: C * H,
       ffn: C * I,
-      // The input of a Linear layer: the embeddings' projection takes all T rows, a layer's a chunk.
-      qa: this.info.dtype === 'int8' ? Math.max(this.kernels.gemm_i8_packed_a_size(T, E), this.kernels.gemm_i8_packed_a_size(C, Math.max(H, I))) / 4 : 0,
+      qa: this.info.dtype === 'int8' ? linearInput((m, k) => this.kernels.gemm_i8_packed_a_size(m, k)) / 4 : 0,
       qs: this.info.dtype === 'int8' ? 2 * T : 0,
-      pa: this.info.dtype === 'f32' && this.ops.packsA ? Math.max(this.kernels.gemm_packed_a_size(T, E), this.kernels.gemm_packed_a_size(C, Math.max(H, I))) : 0,
+      pa: this.info.dtype === 'f32' && this.ops.packsA ? linearInput((m, k) => this.kernels.gemm_packed_a_size(m, k)) : 0,
       scratch: this.ops.attentionScratchSize(x.seq, H / this.config.numAttentionHeads),
       pooled: x.batch * H,
       lmRows: lm ? lmRowCount * H : 0,
