@@ -25,24 +25,65 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
 }
 
 // Packs B [n, k] whose rows are rowStride bytes apart, times `scale` (attention packs each head's
-// keys, 3·hidden f32 apart, with 1/√d folded in).
+// keys, 3·hidden f32 apart, with 1/√d folded in). A full panel goes four k at a time, through 4×4
+// transposes of its two halves: element by element, attention took 3–4% longer and loading
+// albert-base in f32 7% longer (Deno).
 @inline export function pack_b_f32(dst: usize, w: usize, rowStride: usize, n: i32, k: i32, scale: f32): void {
   const panels = (n + NR - 1) / NR;
   const rowBytes = <usize>NR << 2;
+  const vscale = f32x4.splat(scale);
+  const end4 = <usize>(k & ~3) << 2;
+  const end = <usize>k << 2;
   for (let p = 0; p < panels; p++) {
     const panel = dst + <usize>p * <usize>k * rowBytes;
+    if ((p + 1) * NR <= n) {
+      const s0 = w + <usize>(p * NR) * rowStride;
+      const s4 = s0 + 4 * rowStride;
+      let d = panel;
+      let off: usize = 0;
+      for (; off < end4; off += 16, d += 4 * rowBytes) {
+        pack_rows_4x4(d, rowBytes, s0 + off, rowStride, vscale);
+        pack_rows_4x4(d + 16, rowBytes, s4 + off, rowStride, vscale);
+      }
+      for (; off < end; off += 4, d += rowBytes) {
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), load<f32>(s0 + <usize>c * rowStride + off) * scale);
+      }
+      continue;
+    }
     for (let c = 0; c < NR; c++) {
       const j = p * NR + c;
       let d = panel + (<usize>c << 2);
-      const end = d + <usize>k * rowBytes;
+      const panelEnd = d + <usize>k * rowBytes;
       if (j < n) {
         let s = w + <usize>j * rowStride;
-        for (; d < end; d += rowBytes, s += 4) store<f32>(d, load<f32>(s) * scale);
+        for (; d < panelEnd; d += rowBytes, s += 4) store<f32>(d, load<f32>(s) * scale);
       } else {
-        for (; d < end; d += rowBytes) store<f32>(d, 0);
+        for (; d < panelEnd; d += rowBytes) store<f32>(d, 0);
       }
     }
   }
+}
+
+// Rows r0..r3 (four lanes each) transposed: lane i of every row goes to the vector stored at
+// dst + i·dstStride, row r in its lane r.
+@inline function store_transposed_4x4(dst: usize, dstStride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const lo01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const hi01 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const lo23 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const hi23 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(lo01, lo23, 0, 2));
+  v128.store(dst + dstStride, i64x2.shuffle(lo01, lo23, 1, 3));
+  v128.store(dst + 2 * dstStride, i64x2.shuffle(hi01, hi23, 0, 2));
+  v128.store(dst + 3 * dstStride, i64x2.shuffle(hi01, hi23, 1, 3));
+}
+
+// Four f32 at src from each of four rows `stride` apart, times `scale`, transposed as above.
+@inline function pack_rows_4x4(dst: usize, dstStride: usize, src: usize, stride: usize, scale: v128): void {
+  const r0 = f32x4.mul(v128.load(src), scale);
+  const r1 = f32x4.mul(v128.load(src + stride), scale);
+  const r2 = f32x4.mul(v128.load(src + 2 * stride), scale);
+  const r3 = f32x4.mul(v128.load(src + 3 * stride), scale);
+  store_transposed_4x4(dst, dstStride, r0, r1, r2, r3);
 }
 
 // acc + x·b; fused (one rounding) where relaxed SIMD is enabled: both stay within the f32 GEMM's
@@ -168,17 +209,10 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
     const r2 = rows > 2 ? v128.load(a2 + off) : zero;
     const r3 = rows > 3 ? v128.load(a3 + off) : zero;
     const r4 = rows > 4 ? v128.load(a4 + off) : zero;
-    const lo01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
-    const hi01 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
-    const lo23 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-    const hi23 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-    v128.store(d, i64x2.shuffle(lo01, lo23, 0, 2));
+    store_transposed_4x4(d, 20, r0, r1, r2, r3);
     v128.store32_lane(d, r4, 0, 16);
-    v128.store(d, i64x2.shuffle(lo01, lo23, 1, 3), 20);
     v128.store32_lane(d, r4, 1, 36);
-    v128.store(d, i64x2.shuffle(hi01, hi23, 0, 2), 40);
     v128.store32_lane(d, r4, 2, 56);
-    v128.store(d, i64x2.shuffle(hi01, hi23, 1, 3), 60);
     v128.store32_lane(d, r4, 3, 76);
   }
   for (; off < end; off += 4, d += 20) {
