@@ -198,8 +198,9 @@ export class ThreadPool {
   }
 
   /**
-   * Starts threads − 1 workers on a threads build, the job block allocated in the arena. Returns the
-   * reason instead when this runtime cannot run workers on shared memory.
+   * Starts threads − 1 workers on a threads build, the job block allocated in the arena before the
+   * first await (so a caller may go on allocating while the workers start). Returns the reason
+   * instead when this runtime cannot run workers on shared memory.
    */
   static async start(loaded: LoadedKernels, arena: Arena, threads: number): Promise<ThreadPool | string> {
     if (!loaded.variant.endsWith('threads')) {

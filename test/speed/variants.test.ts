@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { AlbertModel } from '../../src/model/albert.js';
 import { Arena } from '../../src/runtime/arena.js';
 import { Act, type Kernels } from '../../src/runtime/kernels.js';
@@ -113,6 +114,20 @@ describe('threads', () => {
       } finally {
         two.dispose();
       }
+    }
+  });
+
+  it('a two-thread load that fails on its checkpoint closes the workers it started', async () => {
+    // The workers start while the weights are placed, so they are running when the checkpoint fails.
+    const config = JSON.parse(readFileSync(`${FIXTURES_DIR}tiny/config.json`, 'utf8'));
+    const weights = new Uint8Array(readFileSync(`${FIXTURES_DIR}tiny/model.safetensors`));
+    const close = vi.spyOn(ThreadPool.prototype, 'close');
+    try {
+      const files = { 'config.json': JSON.stringify({ ...config, hidden_size: 64 }), 'model.safetensors': weights };
+      await expect(AlbertModel.load(files, { threads: 2 })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      close.mockRestore();
     }
   });
 
