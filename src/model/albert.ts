@@ -186,6 +186,9 @@ export class AlbertModel {
     // 82 → 63 ms, what one thread takes. Deno gained nothing measurable: its `new Worker` alone holds
     // this thread 12–19 ms.
     const starting = threads > 1 ? ThreadPool.start(loaded, arena, threads) : undefined;
+    // Its failure (memory exhausted by the job block) is thrown where it is awaited, after the
+    // weights: without a handler now, Node would end the process on it as unhandled.
+    starting?.catch(() => {});
     const table = weightTable(config, head, hasPooler);
     const quantized = dtype === 'int8' ? int8Slots(table) : undefined;
     const beforeWeights = arena.used;

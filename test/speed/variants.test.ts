@@ -131,6 +131,15 @@ describe('threads', () => {
     }
   });
 
+  it('a pool that fails to start fails the load (once the weights are placed)', async () => {
+    const start = vi.spyOn(ThreadPool, 'start').mockRejectedValue(new Error('no memory for the job block'));
+    try {
+      await expect(AlbertModel.load(`${FIXTURES_DIR}tiny`, { threads: 2 })).rejects.toThrow('no memory for the job block');
+    } finally {
+      start.mockRestore();
+    }
+  });
+
   it('shares a job out in chunks: the worker takes part, the result is that of one call, and the pool runs on after a kernel fails', async () => {
     await withTwoThreads((k, kernels, arena) => {
       // Attention over 48 (batch, head) pairs of 256 tokens: tens of milliseconds, one pair a chunk.
