@@ -59,7 +59,7 @@ export function gemm_i8_packed_a_size(m: i32, k: i32): i32 {
 
 /**
  * Quantizes an HF Linear weight W [n = out, k = in] (f32) into int8 panels, once, at load. Four k
- * of a row at a time: element by element this was about a third of loading albert-base in int8.
+ * of a row at a time: element by element this was about 30% of loading albert-base in int8.
  */
 export function gemm_pack_b_i8(dst: usize, w: usize, n: i32, k: i32): void {
   const kp = padded_k(k);
