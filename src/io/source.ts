@@ -4,7 +4,7 @@
  * cares which; local files can also be opened to read by byte ranges (`openFile`).
  */
 import { AlbertError } from '../errors.js';
-import { fileInMemory, FindingSource, openLocalFile, readWhole, type RandomAccessFile } from './files.js';
+import { directoryPath, fileInMemory, FindingSource, isLocalDirectory, openLocalFile, pathIn, readWhole, type RandomAccessFile } from './files.js';
 import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
 import { HubSource, looksLikeHubId, type HubOptions } from './hub.js';
 import { fsErrorCode, hasLocalFileSystem } from './platform.js';
@@ -110,13 +110,8 @@ class LocalDirectorySource extends FindingSource {
     if (!hasLocalFileSystem()) {
       throw new AlbertError('RUNTIME_UNSUPPORTED', `cannot read ${this.description}: this runtime has no local files; use a URL or a hub id`);
     }
-    const [{ stat }, { join }, { fileURLToPath }] = await Promise.all([
-      import('node:fs/promises'),
-      import('node:path'),
-      import('node:url'),
-    ]);
-    const directory = this.directory instanceof URL ? fileURLToPath(this.directory) : this.directory;
-    const path = join(directory, name);
+    const directory = await directoryPath(this.directory);
+    const path = await pathIn(directory, name);
     let file: RandomAccessFile;
     try {
       file = await openLocalFile(path);
@@ -124,8 +119,7 @@ class LocalDirectorySource extends FindingSource {
       if (fsErrorCode(error) !== 'ENOENT') {
         throw new AlbertError('SOURCE_FAILED', `could not read ${path}: ${(error as Error).message}`, { cause: error });
       }
-      const directoryExists = await stat(directory).then((s) => s.isDirectory(), () => false);
-      if (!directoryExists) {
+      if (!(await isLocalDirectory(directory))) {
         throw new AlbertError('SOURCE_NOT_FOUND', `model directory ${directory} does not exist (looking for ${name})`);
       }
       return undefined;
@@ -194,7 +188,7 @@ class LocalDirectoryOrHubSource extends FindingSource {
 
   private resolve(): Promise<FindingSource> {
     this.resolved ??= (async () => {
-      const source = (await isLocalDirectory(this.name))
+      const source = hasLocalFileSystem() && (await isLocalDirectory(this.name))
         ? new LocalDirectorySource(this.name, this.options)
         : new HubSource(this.name, this.options);
       this.resolvedDescription = source.description;
@@ -204,8 +198,4 @@ class LocalDirectoryOrHubSource extends FindingSource {
   }
 }
 
-async function isLocalDirectory(path: string): Promise<boolean> {
-  if (!hasLocalFileSystem()) return false;
-  const { stat } = await import('node:fs/promises');
-  return stat(path).then((stats) => stats.isDirectory(), () => false);
-}
+

@@ -1,4 +1,5 @@
 import { AlbertError } from '../errors.js';
+import { readLocalFile } from '../io/files.js';
 import type { Kernels } from './kernels.js';
 
 /** Set by the build: where the wasm file sits relative to this module (next to the bundle). */
@@ -27,10 +28,7 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(source as BufferSource);
   const url = typeof source === 'string' ? new URL(source, import.meta.url) : source;
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return WebAssembly.compile(await readFile(url));
-  }
+  if (url.protocol === 'file:') return WebAssembly.compile((await readLocalFile(url)) as BufferSource);
   const response = await fetch(url);
   if (!response.ok) throw new AlbertError('SOURCE_FAILED', `could not fetch the kernels' wasm from ${url}: HTTP ${response.status}`);
   // Streaming compilation insists on the application/wasm type, which not every static server sends.

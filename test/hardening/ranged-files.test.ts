@@ -4,7 +4,7 @@
  * with the same one-line errors when cut short or lying, fail naming the tensor when cut short while
  * loading and as changed when modified in any other way while loading, and are closed on every path.
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +185,67 @@ describe('a checkpoint read by ranges from disk', () => {
       ]);
       const [a, b] = await Promise.all([converted.forward(caseOf('base')), exact.forward(caseOf('base'))]);
       expect(Buffer.compare(Buffer.from(a.last_hidden_state!.data.buffer), Buffer.from(b.last_hidden_state!.data.buffer)), dtype).toBe(0);
+    }
+  });
+});
+
+describe("a local file through Deno's file API (imitated here over node:fs)", () => {
+  // Deno has no positional read, so a read is a seek and then a read. The imitation yields between
+  // them, as Deno's calls do: reads that did not wait for each other would read from the wrong place.
+  const statOf = (s: Stats) => ({ isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtime: s.mtime });
+  const imitation = {
+    open: async (path: string) => {
+      const fd = openSync(path, 'r');
+      let position = 0;
+      const yieldOnce = () => new Promise((resolve) => setImmediate(resolve));
+      return {
+        stat: async () => statOf(fstatSync(fd)),
+        seek: async (offset: number) => {
+          await yieldOnce();
+          return (position = offset);
+        },
+        read: async (into: Uint8Array) => {
+          await yieldOnce();
+          const count = readSync(fd, into, 0, Math.min(into.length, 1000), position); // short reads, as a real file may give
+          position += count;
+          return count === 0 ? null : count;
+        },
+        close: () => closeSync(fd),
+      };
+    },
+    readFile: async (path: string) => new Uint8Array(readFileSync(path)),
+    stat: async (path: string) => statOf(statSync(path)),
+  };
+
+  it('reads the asked ranges when reads overlap, short only at the end, and tells a modification', async () => {
+    const host = globalThis as { Deno?: unknown };
+    host.Deno = imitation;
+    const path = join(root, 'deno-file.bin');
+    const bytes = Uint8Array.from({ length: 10000 }, (_, i) => (i * 7 + (i >> 8)) & 255);
+    writeFileSync(path, bytes);
+    utimesSync(path, new Date(Date.UTC(2020, 0, 1)), new Date(Date.UTC(2020, 0, 1)));
+    try {
+      const file = await openLocalFile(path);
+      try {
+        expect(file.size).toBe(10000);
+        const ranges = [[0, 100], [5000, 3000], [9990, 20], [123, 4567], [10000, 5]];
+        const reads = await Promise.all(ranges.map(async ([at, length]) => {
+          const into = new Uint8Array(length);
+          return { count: await file.read(into, at), into };
+        }));
+        ranges.forEach(([at, length], i) => {
+          const count = Math.max(0, Math.min(length, 10000 - at));
+          expect(reads[i].count, `read of ${length} at ${at}`).toBe(count);
+          expect(Buffer.from(reads[i].into.subarray(0, count)).equals(Buffer.from(bytes.subarray(at, at + count))), `read of ${length} at ${at}`).toBe(true);
+        });
+        expect(await file.modifiedSinceOpened!()).toBeUndefined();
+        writeFileSync(path, bytes.map((b) => b ^ 1));
+        expect(await file.modifiedSinceOpened!()).toMatch(/^10000 bytes modified at 2020-01-01T00:00:00\.000Z when opened, 10000 bytes modified at \S+ now$/);
+      } finally {
+        await file.close();
+      }
+    } finally {
+      delete host.Deno;
     }
   });
 });
