@@ -197,5 +197,3 @@ class LocalDirectoryOrHubSource extends FindingSource {
     return this.resolved;
   }
 }
-
-
