@@ -58,64 +58,99 @@ export function gemm_i8_packed_a_size(m: i32, k: i32): i32 {
 }
 
 /**
- * Quantizes an HF Linear weight W [n = out, k = in] (f32) into int8 panels, once, at load. Four k
- * of a row at a time: element by element this was about 30% of loading albert-base in int8.
+ * Quantizes an HF Linear weight W [n = out, k = in] (f32) into int8 panels, once, at load: four
+ * columns at a time, four k at a time, so each step writes one whole run of a group's bytes.
+ * Loading albert-base in int8 took 77–90 ms quantizing one element at a time, 53–61 ms one column
+ * at a time, 42–45 ms this way (Deno).
  */
 export function gemm_pack_b_i8(dst: usize, w: usize, n: i32, k: i32): void {
-  const kp = padded_k(k);
-  const k4 = k & ~3;
   const panels = (n + NR - 1) / NR;
-  const panelBytes = <usize>(kp * NR + PANEL_TAIL);
-  const rowBytes = <usize>k << 2;
+  const panelBytes = <usize>(padded_k(k) * NR + PANEL_TAIL);
   for (let p = 0; p < panels; p++) {
     const panel = dst + <usize>p * panelBytes;
-    const tail = panel + <usize>(kp * NR);
-    for (let c = 0; c < NR; c++) {
-      const j = p * NR + c;
-      const row = w + <usize>j * rowBytes;
-      const amax: f32 = j < n ? abs_max_f32(row, k) : 0;
-      const inv: f32 = amax > 0 ? 127 / amax : 0;
-      let sum = 0;
-      let kk = 0;
-      if (j < n) {
-        const vinv = f32x4.splat(inv);
-        let sums = i32x4.splat(0);
-        for (; kk < k4; kk += 4) {
-          const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>kk << 2)), vinv)));
-          sums = i32x4.add(sums, q);
-          const q16 = i16x8.narrow_i32x4_s(q, q);
-          store_4_k(panel, c, kk, i32x4.extract_lane(i8x16.narrow_i16x8_s(q16, q16), 0));
-        }
-        sum = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1) + i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
-      }
-      for (; kk < kp; kk++) {
-        const q = j < n && kk < k ? <i32>nearest(load<f32>(row + (<usize>kk << 2)) * inv) : 0;
-        store<i8>(panel + packed_offset(c, kk), <i8>q);
-        sum += q;
-      }
-      store<i32>(tail + (<usize>c << 2), sum);
-      store<f32>(tail + (<usize>(NR + c) << 2), amax / 127);
+    pack_columns_4_i8(panel, 0, w, n, k, p * NR);
+    pack_columns_4_i8(panel, 4, w, n, k, p * NR + 4);
+  }
+}
+
+// Columns j..j+3 of W as columns c..c+3 of a panel, those past n as zeros: their quantized k, then
+// their sums and scales in the panel's tail.
+@inline function pack_columns_4_i8(panel: usize, c: i32, w: usize, n: i32, k: i32, j: i32): void {
+  const rowBytes = <usize>k << 2;
+  // A column past n reads row j (which exists) with scale 0: all its q are 0.
+  const row0 = w + <usize>j * rowBytes;
+  const row1 = j + 1 < n ? row0 + rowBytes : row0;
+  const row2 = j + 2 < n ? row0 + 2 * rowBytes : row0;
+  const row3 = j + 3 < n ? row0 + 3 * rowBytes : row0;
+  const amax0: f32 = j < n ? abs_max_f32(row0, k) : 0;
+  const amax1: f32 = j + 1 < n ? abs_max_f32(row1, k) : 0;
+  const amax2: f32 = j + 2 < n ? abs_max_f32(row2, k) : 0;
+  const amax3: f32 = j + 3 < n ? abs_max_f32(row3, k) : 0;
+  const inv0 = f32x4.splat(amax0 > 0 ? 127 / amax0 : 0);
+  const inv1 = f32x4.splat(amax1 > 0 ? 127 / amax1 : 0);
+  const inv2 = f32x4.splat(amax2 > 0 ? 127 / amax2 : 0);
+  const inv3 = f32x4.splat(amax3 > 0 ? 127 / amax3 : 0);
+  let sum0 = i32x4.splat(0), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+  const end4 = <usize>(k & ~3) << 2;
+  for (let off: usize = 0; off < end4; off += 16) {
+    const q0 = quantize_weights_4(v128.load(row0 + off), inv0);
+    const q1 = quantize_weights_4(v128.load(row1 + off), inv1);
+    const q2 = quantize_weights_4(v128.load(row2 + off), inv2);
+    const q3 = quantize_weights_4(v128.load(row3 + off), inv3);
+    sum0 = i32x4.add(sum0, q0);
+    sum1 = i32x4.add(sum1, q1);
+    sum2 = i32x4.add(sum2, q2);
+    sum3 = i32x4.add(sum3, q3);
+    // [c k0..3, c+1 k0..3, c+2 k0..3, c+3 k0..3]
+    const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3));
+    const group = panel + (off << 1); // 4 k of 8 columns: 32 bytes
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      v128.store(group + (<usize>c << 2), bytes);
+    } else {
+      const pairs = i8x16.shuffle(bytes, bytes, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+      v128.store64_lane(group + (<usize>c << 1), pairs, 0);
+      v128.store64_lane(group + 16 + (<usize>c << 1), pairs, 1);
     }
   }
+  finish_column_i8(panel, c, row0, j < n, k, inv0, amax0, sum0);
+  finish_column_i8(panel, c + 1, row1, j + 1 < n, k, inv1, amax1, sum1);
+  finish_column_i8(panel, c + 2, row2, j + 2 < n, k, inv2, amax2, sum2);
+  finish_column_i8(panel, c + 3, row3, j + 3 < n, k, inv3, amax3, sum3);
 }
 
-// Column c's bytes for k = kk..kk+3 (kk a multiple of 4), little-endian in `bytes`.
-@inline function store_4_k(panel: usize, c: i32, kk: i32, bytes: i32): void {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    store<i32>(panel + packed_offset(c, kk), bytes);
-  } else {
-    store<i16>(panel + packed_offset(c, kk), <i16>bytes);
-    store<i16>(panel + packed_offset(c, kk + 2), <i16>(bytes >>> 16));
+@inline function quantize_weights_4(x: v128, inv: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(x, inv)));
+}
+
+// Column c's k past the last multiple of 4 (zero-padded to 4), then its sum of q and its scale.
+@inline function finish_column_i8(panel: usize, c: i32, row: usize, exists: bool, k: i32, inv: v128, amax: f32, sums: v128): void {
+  let sum = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1) + i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
+  const scale = f32x4.extract_lane(inv, 0);
+  for (let kk = k & ~3; kk < padded_k(k); kk++) {
+    const q = exists && kk < k ? <i32>nearest(load<f32>(row + (<usize>kk << 2)) * scale) : 0;
+    store<i8>(panel + packed_offset(c, kk), <i8>q);
+    sum += q;
   }
+  const tail = panel + <usize>(padded_k(k) * NR);
+  store<i32>(tail + (<usize>c << 2), sum);
+  store<f32>(tail + (<usize>(NR + c) << 2), amax / 127);
 }
 
-// max |x| over n f32 at p (0 for n = 0).
+// max |x| over n f32 at p (0 for n = 0; NaN if any x is). With pmax (one maxps) and the NaN test
+// apart: f32x4.max, whose NaN and ±0 rules take eight instructions on x64, made this pass 70% of the
+// quantization.
 @inline function abs_max_f32(p: usize, n: i32): f32 {
   const vecEnd = p + (<usize>(n & ~3) << 2);
   const end = p + (<usize>n << 2);
   let vmax = f32x4.splat(0);
-  for (; p < vecEnd; p += 16) vmax = f32x4.max(vmax, f32x4.abs(v128.load(p)));
+  let nan = vmax;
+  for (; p < vecEnd; p += 16) {
+    const x = f32x4.abs(v128.load(p));
+    vmax = f32x4.pmax(vmax, x);
+    nan = v128.or(nan, f32x4.ne(x, x));
+  }
   let m = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  if (v128.any_true(nan)) m = NaN;
   for (; p < end; p += 4) m = max(m, abs(load<f32>(p)));
   return m;
 }
