@@ -150,7 +150,7 @@ async function openDenoFile(deno: DenoFiles, path: string): Promise<RandomAccess
   }
   if (!stats.isFile) {
     file.close();
-    return fileInMemory(await deno.readFile(path));
+    return fileInMemory(await readLocalFile(path));
   }
   // Deno has no positional read: a read seeks, then reads, and reads wait for each other so that
   // no other read moves the position in between.
