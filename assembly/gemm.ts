@@ -131,15 +131,18 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
 
 // ---- Relaxed builds: A packed per call, 5×8 tiles, blocked for the caches ----
 //
-// Deno and workerd bounds-check every wasm memory access (a compare and branch each), so the relaxed
-// kernel spends its issue slots on few, wide loads: A is packed k-major, 5 rows per k, and each k step
-// loads rows 0–3 as one vector (lanes broadcast by shuffle) and row 4 as a splat: 2 loads of A, 2 of
-// B, 4 shuffles, 10 FMAs, 15 vector registers. On the Xeon (native 128-bit FMA ceiling 46–47
-// GFLOP/s) Deno 2.9 runs it at 37–42 GFLOP/s where the in-place 6×8 kernel runs at 32–37. Slower
-// there, in the same interleaved runs (5×8 39.5, in-place 6×8 33): 6×8 packed 28 (one vector register
-// short, so it spills), 6×8 packed with 6 splat loads 32 (V8 adds an address lea per load offset), 4×8
-// packed 35.6, 4×8 in place with k unrolled by 4 35.6 (and only when each unrolled step sits in its
-// own branch: Binaryen otherwise regroups the steps per accumulator and they spill).
+// Deno and workerd bounds-check every wasm memory access (a compare and branch each, on ports the
+// multiply-adds and shuffles need), so the relaxed kernel spends its issue slots on few, wide loads:
+// A is packed in groups of 4 k × 5 rows (pack_a_5), and each k step loads rows 0–3 as one vector
+// (lanes broadcast by shuffle) and B's two vectors; row 4 comes by shuffle from one load per group.
+// Per group of 4 k: 13 loads, 20 shuffles, 40 FMAs, 15 vector registers. On the Xeon (native
+// 128-bit FMA ceiling 46–47 GFLOP/s) Deno 2.9 ran it, with row 4 still a splat load per step, at
+// 37–42 GFLOP/s where the in-place 6×8 kernel runs at 32–37. Slower there, in the same interleaved
+// runs (5×8 39.5, in-place 6×8 33): 6×8 packed 28 (one vector register short, so it spills), 6×8
+// packed with 6 splat loads 32 (V8 adds an address lea per load offset), 4×8 packed 35.6, 4×8 in
+// place with k unrolled by 4 35.6 (and only when each unrolled step sits in its own branch: Binaryen
+// otherwise regroups the steps per accumulator and they spill); 5×8 with splat loads for all five
+// rows 15% slower (the same in Chromium, which needs no checks).
 //
 // Loop nest (GotoBLAS): rows in blocks of MC, columns in blocks whose KC rows of packed B take
 // SLAB_BYTES (L2), k in blocks of at most KC; per 5-row tile and k block, A is packed into a
@@ -190,9 +193,10 @@ const SCRATCH_END: usize = 4 << 16;
   if (ASC_FEATURE_THREADS) atomic.store<i32>(slot_flags() + (<usize>slot << 2), 0);
 }
 
-// Rows i < rows (≤ 5) of A, kb columns from a, into dst: k-major, 5 floats per k, missing rows zero.
-// Four k at a time: a 4×4 transpose of rows 0–3 and row 4's lanes one by one. Missing rows read row 0
-// (always in bounds) and are then zeroed.
+// Rows i < rows (≤ 5) of A, kb columns from a, into dst, missing rows zero: groups of 4 k, each 80
+// bytes (rows 0–3 of k, k + 1, k + 2, k + 3, then row 4's four k), then the kb % 4 left k, 5 floats
+// each. A group is a 4×4 transpose of rows 0–3 and row 4 as it is. Missing rows read row 0 (always in
+// bounds) and are then zeroed.
 function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
   const a1 = rows > 1 ? a + lda : a;
   const a2 = rows > 2 ? a + 2 * lda : a;
@@ -208,12 +212,8 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
     const r1 = rows > 1 ? v128.load(a1 + off) : zero;
     const r2 = rows > 2 ? v128.load(a2 + off) : zero;
     const r3 = rows > 3 ? v128.load(a3 + off) : zero;
-    const r4 = rows > 4 ? v128.load(a4 + off) : zero;
-    store_transposed_4x4(d, 20, r0, r1, r2, r3);
-    v128.store32_lane(d, r4, 0, 16);
-    v128.store32_lane(d, r4, 1, 36);
-    v128.store32_lane(d, r4, 2, 56);
-    v128.store32_lane(d, r4, 3, 76);
+    store_transposed_4x4(d, 16, r0, r1, r2, r3);
+    v128.store(d, rows > 4 ? v128.load(a4 + off) : zero, 64);
   }
   for (; off < end; off += 4, d += 20) {
     store<f32>(d, load<f32>(a + off));
@@ -265,21 +265,23 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
       c41 = load_cols_4(c + 4 * ldc + 16, cols - 4);
     }
   }
-  // Four k steps per iteration, then the kb % 4 left one at a time. In the threads builds V8 neither
-  // unrolls this loop nor keeps the size of the (shared, growable) memory in a register: per
-  // iteration it pays an interrupt check, a reload of the size and the bounds arithmetic again, and
-  // four steps per iteration ran 13% faster there (the same speed in the other builds). Between the
+  // Eight k steps (two groups) per iteration, then a last group, then the kb % 4 left one at a time,
+  // with constant offsets within an iteration. Against four steps per iteration with a splat load for
+  // row 4: whole f32 passes 0.974 of the time on one thread, 0.971 on two (Deno, interleaved),
+  // products 0.94–0.97 in Chromium. In the threads builds V8 also reloads the (shared, growable)
+  // memory's size per iteration; four steps per iteration ran 13% faster there than one. Between the
   // steps stands the iteration's exit test again, on the same values: without a test there Binaryen
-  // sinks each accumulator's step into the next one's expression, so all four steps' loads come first
-  // and V8, which keeps loads in order, spills (25% slower). V8 finds the same test already taken at
-  // the top of the iteration and drops the repeats (a test on the moving b cost a compare and branch
-  // per step): products 1–3% faster, whole passes 1–2% (Deno, interleaved). The step is written out
-  // five times: an inlined helper cannot update ten accumulators that live in locals.
+  // sinks each accumulator's step into the next one's expression, so all the loads come first and V8,
+  // which keeps loads in order, spills (25% slower). V8 finds the same test already taken and drops
+  // the repeats. The step is written out: an inlined helper cannot update ten accumulators that live
+  // in locals.
   const end = b + <usize>kb * 32;
   const end4 = b + <usize>(kb & ~3) * 32;
+  const zero = f32x4.splat(0);
   while (true) {
     const start = b;
     if (start >= end4) break;
+    let r4 = mr > 4 ? v128.load(a, 64) : zero;
     {
       const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
@@ -287,46 +289,85 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-      a += 20;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
     }
     if (start >= end4) break;
     {
-      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      const b0 = v128.load(b, 32), b1 = v128.load(b, 48), x4 = v128.load(a, 16);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-      a += 20;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
     }
     if (start >= end4) break;
     {
-      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      const b0 = v128.load(b, 64), b1 = v128.load(b, 80), x4 = v128.load(a, 32);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-      a += 20;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
     }
     if (start >= end4) break;
     {
-      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
+      const b0 = v128.load(b, 96), b1 = v128.load(b, 112), x4 = v128.load(a, 48);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-      a += 20;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
     }
+    if (start + 128 >= end4) {
+      a += 80;
+      b += 128;
+      break;
+    }
+    r4 = mr > 4 ? v128.load(a, 144) : zero;
+    {
+      const b0 = v128.load(b, 128), b1 = v128.load(b, 144), x4 = v128.load(a, 80);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+    }
+    if (start + 128 >= end4) break;
+    {
+      const b0 = v128.load(b, 160), b1 = v128.load(b, 176), x4 = v128.load(a, 96);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+    }
+    if (start + 128 >= end4) break;
+    {
+      const b0 = v128.load(b, 192), b1 = v128.load(b, 208), x4 = v128.load(a, 112);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+    }
+    if (start + 128 >= end4) break;
+    {
+      const b0 = v128.load(b, 224), b1 = v128.load(b, 240), x4 = v128.load(a, 128);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
+    }
+    a += 160;
+    b += 256;
   }
   while (b < end) {
     {
@@ -368,14 +409,15 @@ function gemm_f32_packed_1x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, 
   gemm_f32_packed_rx8(1, c, ldc, a, kb, b, cols, accumulate, bias, act);
 }
 
-// The loop nest. A comes packed (ap: every 5-row tile over all of k, k-major, as gemm_pack_a_f32
+// The loop nest. A comes packed (ap: every 5-row tile over all of k, as gemm_pack_a_f32
 // lays it out) or is packed here per tile and k block into `scratch` (ap = 0).
 function gemm_f32_blocked(c: usize, ldc: usize, a: usize, lda: usize, ap: usize, scratch: usize, m: i32, k: i32, bp: usize, n: i32, bias: usize, act: i32): void {
   const panelBytes = <usize>k * (<usize>NR << 2);
   const panels = (n + NR - 1) / NR;
-  // Equal k blocks of at most KC (K = 768 is one block, 3072 four).
+  // Equal k blocks of at most KC (K = 768 is one block, 3072 four), each but the last a whole number
+  // of pack_a_5's groups of 4 k.
   const kBlocks = (k + KC - 1) / KC;
-  const kc = (k + kBlocks - 1) / kBlocks;
+  const kc = ((k + kBlocks - 1) / kBlocks + 3) & ~3;
   const slabPanels = max(1, SLAB_BYTES / (kc * NR * 4));
   for (let i0 = 0; i0 < m; i0 += MC) {
     const i1 = min(m, i0 + MC);
@@ -426,7 +468,7 @@ export function gemm_packed_a_size(m: i32, k: i32): i32 {
   return (m + PACKED_MR - 1) / PACKED_MR * PACKED_MR * k;
 }
 
-/** Packs rows i < m of A (row stride lda f32) into 5-row tiles of all k, k-major. */
+/** Packs rows i < m of A (row stride lda f32) into 5-row tiles of all k, laid out by pack_a_5. */
 export function gemm_pack_a_f32(dst: usize, a: usize, lda: i32, m: i32, k: i32): void {
   const ldaBytes = <usize>lda << 2;
   const tileBytes = (<usize>PACKED_MR * <usize>k) << 2;

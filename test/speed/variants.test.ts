@@ -72,6 +72,19 @@ describe('kernel selection', () => {
     if (Number(process.versions.v8.split('.')[0]) < 12) expect(relaxedSimdWorks()).toBe(false);
   });
 
+  it('relaxed build (Deno): the f32 GEMM on awkward shapes is within f32 error of float64, A packed per tile or once giving the same bits', async () => {
+    const { stdout } = await run(`${ROOT}node_modules/.bin/deno`, ['run', '--no-lock', '--allow-read', `${ROOT}test/speed/gemm-check.mjs`], {
+      cwd: ROOT,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    const { cases } = JSON.parse(stdout) as { cases: { m: number; k: number; n: number; errorOverTolerance: number; packedOnceSame: boolean }[] };
+    expect(cases.length).toBeGreaterThan(10);
+    for (const c of cases) {
+      expect(c.errorOverTolerance, `${c.m}×${c.k}·${c.k}×${c.n}`).toBeLessThanOrEqual(1);
+      expect(c.packedOnceSame, `${c.m}×${c.k}·${c.k}×${c.n} packed once`).toBe(true);
+    }
+  });
+
   it('refuses a forced build this runtime cannot run', async () => {
     if (relaxedSimdWorks()) return;
     await expect(AlbertModel.load(`${FIXTURES_DIR}tiny`, { kernels: 'relaxed' })).rejects.toMatchObject({ code: 'RUNTIME_UNSUPPORTED' });
