@@ -77,8 +77,9 @@ export function gemm_pack_b_i8(dst: usize, w: usize, n: i32, k: i32): void {
 // their sums and scales in the panel's tail.
 @inline function pack_columns_4_i8(panel: usize, c: i32, w: usize, n: i32, k: i32, j: i32): void {
   const rowBytes = <usize>k << 2;
-  // A column past n reads row j (which exists) with scale 0: all its q are 0.
-  const row0 = w + <usize>j * rowBytes;
+  // A column past n reads a row that exists (row j, or row n − 1 when j ≥ n) with scale 0: all its q
+  // are 0.
+  const row0 = w + <usize>min(j, n - 1) * rowBytes;
   const row1 = j + 1 < n ? row0 + rowBytes : row0;
   const row2 = j + 2 < n ? row0 + 2 * rowBytes : row0;
   const row3 = j + 3 < n ? row0 + 3 * rowBytes : row0;

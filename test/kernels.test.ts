@@ -396,6 +396,27 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
     expect(await run(c)).toBeUndefined();
   });
 
+  it.each([
+    [1, 3072],
+    [2, 5],
+    [4, 16],
+    [9, 33],
+    [12, 768],
+  ])('gemm_pack_b_i8 reads no row of W past n = %i (k %i): W flush against the end of memory packs as W elsewhere', async (n, depth) => {
+    const { k, alloc, last, f32 } = await instance();
+    const w = randomF32(n * depth, n + depth, -3, 3);
+    const size = k.gemm_i8_packed_b_size(n, depth);
+    const elsewhere = alloc(w.length);
+    f32(elsewhere, w.length).set(w);
+    const [bp1, bp2] = [alloc(Math.ceil(size / 4)), alloc(Math.ceil(size / 4))];
+    k.gemm_pack_b_i8(bp1, elsewhere, n, depth);
+    const atEnd = last(w.length);
+    f32(atEnd, w.length).set(w);
+    k.gemm_pack_b_i8(bp2, atEnd, n, depth);
+    const bytes = (p: number) => new Uint8Array(k.memory.buffer, p, size);
+    expect(Buffer.from(bytes(bp2)).equals(Buffer.from(bytes(bp1)))).toBe(true);
+  });
+
   it('a range of panels is a packed W: column ranges give the same bits (the thread split)', async () => {
     const { k, alloc, f32, bytes } = await instance();
     const [m, depth, n] = [11, 36, 45];
