@@ -37,10 +37,22 @@ export function gemm_i8_packed_b_size(n: i32, k: i32): i32 {
 }
 
 // Rows of quantized A per tile. The relaxed builds store A as the tile kernel reads it, five rows
-// interleaved per 4 k (20 bytes: [r0 k0..3, r1 k0..3, .., r4 k0..3]), so one 16-byte load brings rows
-// 0–3 and a splat load row 4; the simd builds keep rows of i16, one after another.
+// interleaved: groups of 16 k, each 80 bytes (rows 0–3 of k 0..3, of k 4..7, of k 8..11, of k 12..15,
+// 16 bytes each, then row 4's 16 k), so one 16-byte load brings rows 0–3 of a step and row 4 comes by
+// shuffle from one load per group; the padded k past the last whole group go 4 k at a time, 20 bytes
+// each ([r0 k0..3, r1 k0..3, .., r4 k0..3]). The simd builds keep rows of i16, one after another.
 const A_TILE_ROWS: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 1;
-const GROUP_BYTES: usize = <usize>A_TILE_ROWS << 2;
+const STEP_BYTES: i32 = 20;
+const GROUP_BYTES: i32 = 80;
+
+// Byte of row r (< 5), k index kk, within a relaxed tile of kp padded k.
+@inline function tile_offset(r: i32, kk: i32, kp: i32): usize {
+  const whole = kp & ~15;
+  if (kk >= whole) return <usize>((whole >> 4) * GROUP_BYTES + ((kk - whole) >> 2) * STEP_BYTES + (r << 2) + (kk & 3));
+  const step = (kk >> 2) & 3;
+  const inGroup = r < 4 ? (step << 4) + (r << 2) : 64 + (step << 2);
+  return <usize>((kk >> 4) * GROUP_BYTES + inGroup + (kk & 3));
+}
 
 /** Rows per tile of A quantized by quantize_rows_u7. */
 export function gemm_i8_a_tile_rows(): i32 {
@@ -178,8 +190,9 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   const max127 = v128.load(QUANTIZE_CONSTANTS, 16);
   for (let r = 0; r < m; r++) {
     const x = a + <usize>r * (<usize>lda << 2);
-    // Row r's first bytes; in the relaxed builds each next 4 k of the row follow GROUP_BYTES later.
-    const q = qa + <usize>(r / A_TILE_ROWS) * <usize>A_TILE_ROWS * rowBytes + (<usize>(r % A_TILE_ROWS) << 2);
+    // Row r's tile (in the simd builds, the row itself).
+    const tile = qa + <usize>(r / A_TILE_ROWS) * <usize>A_TILE_ROWS * rowBytes;
+    const row = r % A_TILE_ROWS;
     // Four independent min/max chains: one chain waits on each maxps' latency (4 cycles per 16 bytes).
     let min0 = f32x4.splat(0), max0 = min0;
     let min1 = min0, max1 = min0, min2 = min0, max2 = min0, min3 = min0, max3 = min0;
@@ -232,22 +245,29 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
       const h0 = i16x8.narrow_i32x4_s(q0, q1);
       const h1 = i16x8.narrow_i32x4_s(q2, q3);
       if (ASC_FEATURE_RELAXED_SIMD) {
+        // 16 k: one whole group.
         const v = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), max127);
-        const d = q + (o >> 4) * GROUP_BYTES;
-        v128.store32_lane(d, v, 0);
-        v128.store32_lane(d, v, 1, GROUP_BYTES);
-        v128.store32_lane(d, v, 2, 2 * GROUP_BYTES);
-        v128.store32_lane(d, v, 3, 3 * GROUP_BYTES);
+        const g = tile + (o >> 6) * <usize>GROUP_BYTES;
+        if (row == 4) {
+          v128.store(g, v, 64);
+        } else {
+          const d = g + (<usize>row << 2);
+          v128.store32_lane(d, v, 0);
+          v128.store32_lane(d, v, 1, 16);
+          v128.store32_lane(d, v, 2, 32);
+          v128.store32_lane(d, v, 3, 48);
+        }
       } else {
         const zero = i16x8.splat(0);
-        v128.store(q + (o >> 1), i16x8.min_s(i16x8.max_s(h0, zero), max127));
-        v128.store(q + (o >> 1), i16x8.min_s(i16x8.max_s(h1, zero), max127), 16);
+        v128.store(tile + (o >> 1), i16x8.min_s(i16x8.max_s(h0, zero), max127));
+        v128.store(tile + (o >> 1), i16x8.min_s(i16x8.max_s(h1, zero), max127), 16);
       }
     }
-    for (let kk = <i32>(vecEnd >> 2); kk < padded_k(k); kk++) {
+    const kp = padded_k(k);
+    for (let kk = <i32>(vecEnd >> 2); kk < kp; kk++) {
       const v = kk < k ? <i32>nearest(min(max(load<f32>(x + (<usize>kk << 2)) * inv + <f32>zp, 0), 127)) : 0;
-      if (ASC_FEATURE_RELAXED_SIMD) store<u8>(q + <usize>(kk >> 2) * GROUP_BYTES + <usize>(kk & 3), <u8>v);
-      else store<i16>(q + (<usize>kk << 1), <i16>v);
+      if (ASC_FEATURE_RELAXED_SIMD) store<u8>(tile + tile_offset(row, kk, kp), <u8>v);
+      else store<i16>(tile + (<usize>kk << 1), <i16>v);
     }
   }
 }
@@ -278,12 +298,13 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
 //
 // Deno's V8 bounds-checks every wasm load with a compare and branch, and on the Xeon those branches
 // take ports that vpdpbusd needs; so, as in the relaxed f32 kernel (gemm.ts), a step makes few loads:
-// rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 a splat load, 2 loads of B, 10 dots,
-// 14 vector registers. It replaced 6×8 tiles that read rows of A in place with one splat load per row
-// (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes (quantization
-// included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is gemm.ts's, four
-// steps per iteration with tests between them that V8 drops (four steps instead of one: 1–2% faster
-// products, 4–7% in the threads build).
+// rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 by shuffle from one load per group
+// of 16 k, 2 loads of B, 10 dots. It replaced 6×8 tiles that read rows of A in place with one splat
+// load per row (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes
+// (quantization included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is
+// gemm.ts's: eight steps (two groups) per iteration with tests between them that V8 drops. Against
+// four steps with a splat load for row 4 per step: whole int8 passes 0.984 of the time on one
+// thread, 0.978 on two (Deno, interleaved).
 @inline function gemm_i8_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
   let c00 = i32x4.splat(0), c01 = c00;
   let c10 = c00, c11 = c00;
@@ -291,10 +312,12 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   let c30 = c00, c31 = c00;
   let c40 = c00, c41 = c00;
   const tail = b + <usize>kp * NR;
-  const tail4 = b + <usize>(kp & ~15) * NR;
+  const groupsEnd = b + <usize>(kp & ~15) * NR;
+  const zero = i32x4.splat(0);
   while (true) {
     const start = b;
-    if (start >= tail4) break;
+    if (start >= groupsEnd) break;
+    let r4 = mr > 4 ? v128.load(a, 64) : zero;
     {
       const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
@@ -302,46 +325,85 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
     }
-    if (start >= tail4) break;
+    if (start >= groupsEnd) break;
     {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      const w0 = v128.load(b, 32), w1 = v128.load(b, 48), x4 = v128.load(a, 16);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
     }
-    if (start >= tail4) break;
+    if (start >= groupsEnd) break;
     {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      const w0 = v128.load(b, 64), w1 = v128.load(b, 80), x4 = v128.load(a, 32);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
     }
-    if (start >= tail4) break;
+    if (start >= groupsEnd) break;
     {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
+      const w0 = v128.load(b, 96), w1 = v128.load(b, 112), x4 = v128.load(a, 48);
       let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
       if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
-      b += 32;
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
     }
+    if (start + 128 >= groupsEnd) {
+      a += GROUP_BYTES;
+      b += 128;
+      break;
+    }
+    r4 = mr > 4 ? v128.load(a, 144) : zero;
+    {
+      const w0 = v128.load(b, 128), w1 = v128.load(b, 144), x4 = v128.load(a, 80);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+    }
+    if (start + 128 >= groupsEnd) break;
+    {
+      const w0 = v128.load(b, 160), w1 = v128.load(b, 176), x4 = v128.load(a, 96);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+    }
+    if (start + 128 >= groupsEnd) break;
+    {
+      const w0 = v128.load(b, 192), w1 = v128.load(b, 208), x4 = v128.load(a, 112);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+    }
+    if (start + 128 >= groupsEnd) break;
+    {
+      const w0 = v128.load(b, 224), w1 = v128.load(b, 240), x4 = v128.load(a, 128);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
+      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
+      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
+      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
+      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
+      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
+    }
+    a += 2 * GROUP_BYTES;
+    b += 256;
   }
   while (b < tail) {
     {
@@ -352,7 +414,7 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
       if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
       if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
       if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += GROUP_BYTES;
+      a += STEP_BYTES;
       b += 32;
     }
   }

@@ -268,8 +268,9 @@ function nearest(x: number): number {
 
 describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
   /**
-   * The quantized rows as the kernel left them: u8 in tiles of rows interleaved per 4 k (relaxed
-   * builds), or rows of i16 one after another (the others).
+   * The quantized rows as the kernel left them: u8 in tiles of 5 rows (relaxed builds: groups of 16 k,
+   * rows 0–3 per 4 k then row 4's 16 k, and 4 k at a time past the last whole group), or rows of i16
+   * one after another (the others).
    */
   function readQuantized(inst: Awaited<ReturnType<typeof instance>>, qa: number, qs: number, m: number, depth: number) {
     const tileRows = inst.k.gemm_i8_a_tile_rows();
@@ -283,8 +284,12 @@ describe('int8 GEMM: quantize_rows_u7, gemm_pack_b_i8, gemm_i8', () => {
       wide
         ? Array.from(new Int16Array(buffer, qa + r * 2 * padded, padded))
         : Array.from({ length: padded }, (_, kk) => {
-            const tile = qa + Math.floor(r / tileRows) * tileBytes;
-            return new Uint8Array(buffer, tile + (kk >> 2) * 4 * tileRows + (r % tileRows) * 4 + (kk & 3), 1)[0];
+            const [tile, row, whole] = [qa + Math.floor(r / tileRows) * tileBytes, r % tileRows, padded & ~15];
+            const offset =
+              kk >= whole
+                ? whole * 5 + ((kk - whole) >> 2) * 20 + row * 4
+                : (kk >> 4) * 80 + (row < 4 ? ((kk >> 2) & 3) * 16 + row * 4 : 64 + ((kk >> 2) & 3) * 4);
+            return new Uint8Array(buffer, tile + offset + (kk & 3), 1)[0];
           }),
     );
     const params = Array.from({ length: m }, (_, r) => ({ scale: new Float32Array(buffer, qs + r * 8, 1)[0], zp: new Int32Array(buffer, qs + r * 8 + 4, 1)[0] }));

@@ -49,8 +49,8 @@ export interface Kernels {
   gemm_i8_packed_a_size(m: number, k: number): number;
   /**
    * Quantizes rows i < m of A (f32, row stride lda) to 7 bits, asymmetric per row:
-   * gemm_i8_packed_a_size(m, k) bytes at qa (u8 in tiles of 5 rows interleaved per 4 k in relaxed
-   * builds, rows of i16 in the others), each row's scale (f32) and zero point (i32) in 8 bytes at qs.
+   * gemm_i8_packed_a_size(m, k) bytes at qa (u8 in tiles of 5 rows interleaved as the relaxed tile
+   * reads them, rows of i16 in the others), each row's scale (f32) and zero point (i32) in 8 bytes at qs.
    */
   quantize_rows_u7(qa: number, qs: number, a: number, lda: number, m: number, k: number): void;
   /** As gemm_f32, from A quantized by quantize_rows_u7 and W packed by gemm_pack_b_i8 (exact i32 sums, dequantized per element). */
