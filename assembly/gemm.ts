@@ -1,4 +1,5 @@
-import { activation_f32, ACT_GELU_NEW, ACT_NONE, ACT_RELU, gelu_new_f32x4 } from './activations';
+import { ACT_NONE } from './activations';
+import { madd, store_row_8, tile_rx8 } from './tile';
 
 // Packed B: column panels of NR output columns, each k rows of NR f32, so W[j, kk] sits at
 // f32 index (j / NR)·k·NR + kk·NR + j % NR. The last panel is zero-padded: the microkernel always
@@ -86,63 +87,16 @@ export function gemm_pack_b_f32(dst: usize, w: usize, n: i32, k: i32): void {
   store_transposed_4x4(dst, dstStride, r0, r1, r2, r3);
 }
 
-// acc + x·b; fused (one rounding) where relaxed SIMD is enabled: both stay within the f32 GEMM's
-// error bound, and every C element is still summed in k order whatever the tiling or thread split.
-@inline function madd(acc: v128, x: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, b, acc);
-  return f32x4.add(acc, f32x4.mul(x, b));
-}
-
-// One tile row: bias then activation, on the `cols` (≤ NR) columns that exist. Shared with the int8
-// GEMM, whose accumulators arrive here already scaled to f32.
-@inline export function store_row_8(c: usize, v0: v128, v1: v128, bias: usize, cols: i32, act: i32): void {
-  if (cols == 8) {
-    if (bias) {
-      v0 = f32x4.add(v0, v128.load(bias));
-      v1 = f32x4.add(v1, v128.load(bias, 16));
-    }
-    if (act == ACT_RELU) {
-      const zero = f32x4.splat(0);
-      v0 = f32x4.max(v0, zero);
-      v1 = f32x4.max(v1, zero);
-    } else if (act == ACT_GELU_NEW) {
-      v0 = gelu_new_f32x4(v0);
-      v1 = gelu_new_f32x4(v1);
-    }
-    v128.store(c, v0);
-    v128.store(c, v1, 16);
-    if (act != ACT_NONE && act != ACT_RELU && act != ACT_GELU_NEW) activation_f32(c, 8, act);
-    return;
-  }
-  // Last panel of an n that is not a multiple of 8: lanes one by one (lane indices are immediates).
-  store_lane(c, f32x4.extract_lane(v0, 0), bias, 0);
-  if (cols > 1) store_lane(c, f32x4.extract_lane(v0, 1), bias, 4);
-  if (cols > 2) store_lane(c, f32x4.extract_lane(v0, 2), bias, 8);
-  if (cols > 3) store_lane(c, f32x4.extract_lane(v0, 3), bias, 12);
-  if (cols > 4) store_lane(c, f32x4.extract_lane(v1, 0), bias, 16);
-  if (cols > 5) store_lane(c, f32x4.extract_lane(v1, 1), bias, 20);
-  if (cols > 6) store_lane(c, f32x4.extract_lane(v1, 2), bias, 24);
-  if (act != ACT_NONE) activation_f32(c, cols, act);
-}
-
-@inline function store_lane(c: usize, v: f32, bias: usize, offset: usize): void {
-  store<f32>(c + offset, bias ? v + load<f32>(bias + offset) : v);
-}
-
 // ---- Relaxed builds: A packed per call, 5×8 tiles, blocked for the caches ----
 //
-// Deno and workerd bounds-check every wasm memory access (a compare and branch each, on ports the
-// multiply-adds and shuffles need), so the relaxed kernel spends its issue slots on few, wide loads:
-// A is packed in groups of 4 k × 5 rows (pack_a_5), and each k step loads rows 0–3 as one vector
-// (lanes broadcast by shuffle) and B's two vectors; row 4 comes by shuffle from one load per group.
-// Per group of 4 k: 13 loads, 20 shuffles, 40 FMAs, 15 vector registers. On the Xeon (native
+// The 5×8 tile (tile.ts) from A packed in groups of 4 k × 5 rows (pack_a_5). On the Xeon (native
 // 128-bit FMA ceiling 46–47 GFLOP/s) Deno 2.9 ran it, with row 4 still a splat load per step, at
 // 37–42 GFLOP/s where the in-place 6×8 kernel runs at 32–37. Slower there, in the same interleaved
 // runs (5×8 39.5, in-place 6×8 33): 6×8 packed 28 (one vector register short, so it spills), 6×8
 // packed with 6 splat loads 32 (V8 adds an address lea per load offset), 4×8 packed 35.6, 4×8 in
 // place with k unrolled by 4 35.6 (and only when each unrolled step sits in its own branch: Binaryen
 // otherwise regroups the steps per accumulator and they spill); 5×8 with splat loads for all five
-// rows 15% slower (the same in Chromium, which needs no checks).
+// rows 15% slower (the same in Chromium, which needs no bounds checks).
 //
 // Loop nest (GotoBLAS): rows in blocks of MC, columns in blocks whose KC rows of packed B take
 // SLAB_BYTES (L2), k in blocks of at most KC; per 5-row tile and k block, A is packed into a
@@ -224,189 +178,24 @@ function pack_a_5(dst: usize, a: usize, lda: usize, rows: i32, kb: i32): void {
   }
 }
 
-// Four columns of a C row of which `cols` exist (cols ≥ 4 reads all four), without reading past them.
-@inline function load_cols_4(p: usize, cols: i32): v128 {
-  if (cols >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (cols > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-// An mr×8 tile of C (mr ≤ 5 a constant at each call site; `cols` of its columns exist) over one k
-// block of kb steps, from A packed by pack_a_5 and B's panel rows for that block. `accumulate`
-// continues the sums that an earlier k block left in C; bias and act are given for the last k block
-// only. Tiles of fewer than 5 rows exist so that a short sequence (m = 7: 5 + 2) does not pay for
-// padded rows.
-@inline function gemm_f32_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  let c00 = f32x4.splat(0), c01 = c00;
-  let c10 = c00, c11 = c00;
-  let c20 = c00, c21 = c00;
-  let c30 = c00, c31 = c00;
-  let c40 = c00, c41 = c00;
-  if (accumulate) {
-    c00 = load_cols_4(c, cols);
-    c01 = load_cols_4(c + 16, cols - 4);
-    if (mr > 1) {
-      c10 = load_cols_4(c + ldc, cols);
-      c11 = load_cols_4(c + ldc + 16, cols - 4);
-    }
-    if (mr > 2) {
-      c20 = load_cols_4(c + 2 * ldc, cols);
-      c21 = load_cols_4(c + 2 * ldc + 16, cols - 4);
-    }
-    if (mr > 3) {
-      c30 = load_cols_4(c + 3 * ldc, cols);
-      c31 = load_cols_4(c + 3 * ldc + 16, cols - 4);
-    }
-    if (mr > 4) {
-      c40 = load_cols_4(c + 4 * ldc, cols);
-      c41 = load_cols_4(c + 4 * ldc + 16, cols - 4);
-    }
-  }
-  // Eight k steps (two groups) per iteration, then a last group, then the kb % 4 left one at a time,
-  // with constant offsets within an iteration. Against four steps per iteration with a splat load for
-  // row 4: whole f32 passes 0.974 of the time on one thread, 0.971 on two (Deno, interleaved),
-  // products 0.94–0.97 in Chromium. In the threads builds V8 also reloads the (shared, growable)
-  // memory's size per iteration; four steps per iteration ran 13% faster there than one. Between the
-  // steps stands the iteration's exit test again, on the same values: without a test there Binaryen
-  // sinks each accumulator's step into the next one's expression, so all the loads come first and V8,
-  // which keeps loads in order, spills (25% slower). V8 finds the same test already taken and drops
-  // the repeats. The step is written out: an inlined helper cannot update ten accumulators that live
-  // in locals.
-  const end = b + <usize>kb * 32;
-  const end4 = b + <usize>(kb & ~3) * 32;
-  const zero = f32x4.splat(0);
-  while (true) {
-    const start = b;
-    if (start >= end4) break;
-    let r4 = mr > 4 ? v128.load(a, 64) : zero;
-    {
-      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start >= end4) break;
-    {
-      const b0 = v128.load(b, 32), b1 = v128.load(b, 48), x4 = v128.load(a, 16);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start >= end4) break;
-    {
-      const b0 = v128.load(b, 64), b1 = v128.load(b, 80), x4 = v128.load(a, 32);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start >= end4) break;
-    {
-      const b0 = v128.load(b, 96), b1 = v128.load(b, 112), x4 = v128.load(a, 48);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start + 128 >= end4) {
-      a += 80;
-      b += 128;
-      break;
-    }
-    r4 = mr > 4 ? v128.load(a, 144) : zero;
-    {
-      const b0 = v128.load(b, 128), b1 = v128.load(b, 144), x4 = v128.load(a, 80);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start + 128 >= end4) break;
-    {
-      const b0 = v128.load(b, 160), b1 = v128.load(b, 176), x4 = v128.load(a, 96);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start + 128 >= end4) break;
-    {
-      const b0 = v128.load(b, 192), b1 = v128.load(b, 208), x4 = v128.load(a, 112);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    if (start + 128 >= end4) break;
-    {
-      const b0 = v128.load(b, 224), b1 = v128.load(b, 240), x4 = v128.load(a, 128);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-    }
-    a += 160;
-    b += 256;
-  }
-  while (b < end) {
-    {
-      const b0 = v128.load(b), b1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = madd(c10, x, b0); c11 = madd(c11, x, b1); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = madd(c20, x, b0); c21 = madd(c21, x, b1); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = madd(c30, x, b0); c31 = madd(c31, x, b1); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = madd(c40, x, b0); c41 = madd(c41, x, b1); }
-      a += 20;
-      b += 32;
-    }
-  }
-  store_row_8(c, c00, c01, bias, cols, act);
-  if (mr > 1) store_row_8(c + ldc, c10, c11, bias, cols, act);
-  if (mr > 2) store_row_8(c + 2 * ldc, c20, c21, bias, cols, act);
-  if (mr > 3) store_row_8(c + 3 * ldc, c30, c31, bias, cols, act);
-  if (mr > 4) store_row_8(c + 4 * ldc, c40, c41, bias, cols, act);
-}
-
 function gemm_f32_packed_5x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  gemm_f32_packed_rx8(5, c, ldc, a, kb, b, cols, accumulate, bias, act);
+  tile_rx8<f32>(5, c, ldc, a, kb, b, cols, accumulate, bias, act, 0);
 }
 
 function gemm_f32_packed_4x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  gemm_f32_packed_rx8(4, c, ldc, a, kb, b, cols, accumulate, bias, act);
+  tile_rx8<f32>(4, c, ldc, a, kb, b, cols, accumulate, bias, act, 0);
 }
 
 function gemm_f32_packed_3x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  gemm_f32_packed_rx8(3, c, ldc, a, kb, b, cols, accumulate, bias, act);
+  tile_rx8<f32>(3, c, ldc, a, kb, b, cols, accumulate, bias, act, 0);
 }
 
 function gemm_f32_packed_2x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  gemm_f32_packed_rx8(2, c, ldc, a, kb, b, cols, accumulate, bias, act);
+  tile_rx8<f32>(2, c, ldc, a, kb, b, cols, accumulate, bias, act, 0);
 }
 
 function gemm_f32_packed_1x8(c: usize, ldc: usize, a: usize, kb: i32, b: usize, cols: i32, accumulate: bool, bias: usize, act: i32): void {
-  gemm_f32_packed_rx8(1, c, ldc, a, kb, b, cols, accumulate, bias, act);
+  tile_rx8<f32>(1, c, ldc, a, kb, b, cols, accumulate, bias, act, 0);
 }
 
 // The loop nest. A comes packed (ap: every 5-row tile over all of k, as gemm_pack_a_f32

@@ -1,5 +1,6 @@
 import { ROUNDER_BITS } from './activations';
-import { NR, store_row_8 } from './gemm';
+import { NR } from './gemm';
+import { dot_add, store_row_i8, tile_rx8 } from './tile';
 
 // int8 GEMM: C = act(dequant(A_q · W_qᵀ) + bias), for the encoder's Linear layers with dtype int8.
 //
@@ -277,172 +278,30 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
   return i32x4.sub(f32x4.add(f32x4.add(f32x4.mul(x, inv), zp), rounder), rounder);
 }
 
-// acc + the dot products of one A step (4 bytes: 4 k of u8, or 2 k of i16) with a B vector.
-@inline function dot_add(acc: v128, b: v128, x: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(b, x, acc);
-  return i32x4.add(acc, i32x4.dot_i16x8_s(x, b));
-}
-
-// Dequantizes a tile row's i32 sums: sa·sw[j]·(acc − zp·colsum[j]), then bias and activation.
-@inline function store_row_i8(c: usize, acc0: v128, acc1: v128, qs: usize, tail: usize, bias: usize, cols: i32, act: i32): void {
-  const zp = i32x4.splat(load<i32>(qs, 4));
-  const sa = f32x4.splat(load<f32>(qs));
-  const v0 = f32x4.convert_i32x4_s(i32x4.sub(acc0, i32x4.mul(zp, v128.load(tail))));
-  const v1 = f32x4.convert_i32x4_s(i32x4.sub(acc1, i32x4.mul(zp, v128.load(tail, 16))));
-  const s0 = f32x4.mul(sa, v128.load(tail, 32));
-  const s1 = f32x4.mul(sa, v128.load(tail, 48));
-  store_row_8(c, f32x4.mul(v0, s0), f32x4.mul(v1, s1), bias, cols, act);
-}
-
 // ---- Relaxed builds: 5×8 tiles from A quantized into 5-row tiles ----
 //
-// Deno's V8 bounds-checks every wasm load with a compare and branch, and on the Xeon those branches
-// take ports that vpdpbusd needs; so, as in the relaxed f32 kernel (gemm.ts), a step makes few loads:
-// rows 0–3 of A in one 16-byte load broadcast by shuffle, row 4 by shuffle from one load per group
-// of 16 k, 2 loads of B, 10 dots. It replaced 6×8 tiles that read rows of A in place with one splat
-// load per row (8 loads per 12 dots): 0.85–0.92 of its time per product at ALBERT-base shapes
-// (quantization included; Deno, interleaved runs), 0.87–0.91 in the threads build. The k loop is
-// gemm.ts's: eight steps (two groups) per iteration with tests between them that V8 drops. Against
-// four steps with a splat load for row 4 per step: whole int8 passes 0.984 of the time on one
-// thread, 0.978 on two (Deno, interleaved).
-@inline function gemm_i8_packed_rx8(mr: i32, c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  let c00 = i32x4.splat(0), c01 = c00;
-  let c10 = c00, c11 = c00;
-  let c20 = c00, c21 = c00;
-  let c30 = c00, c31 = c00;
-  let c40 = c00, c41 = c00;
-  const tail = b + <usize>kp * NR;
-  const groupsEnd = b + <usize>(kp & ~15) * NR;
-  const zero = i32x4.splat(0);
-  while (true) {
-    const start = b;
-    if (start >= groupsEnd) break;
-    let r4 = mr > 4 ? v128.load(a, 64) : zero;
-    {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 32), w1 = v128.load(b, 48), x4 = v128.load(a, 16);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 64), w1 = v128.load(b, 80), x4 = v128.load(a, 32);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 96), w1 = v128.load(b, 112), x4 = v128.load(a, 48);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start + 128 >= groupsEnd) {
-      a += GROUP_BYTES;
-      b += 128;
-      break;
-    }
-    r4 = mr > 4 ? v128.load(a, 144) : zero;
-    {
-      const w0 = v128.load(b, 128), w1 = v128.load(b, 144), x4 = v128.load(a, 80);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 0, 0, 0, 0); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start + 128 >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 160), w1 = v128.load(b, 176), x4 = v128.load(a, 96);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 1, 1, 1, 1); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start + 128 >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 192), w1 = v128.load(b, 208), x4 = v128.load(a, 112);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 2, 2, 2, 2); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    if (start + 128 >= groupsEnd) break;
-    {
-      const w0 = v128.load(b, 224), w1 = v128.load(b, 240), x4 = v128.load(a, 128);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = i32x4.shuffle(r4, r4, 3, 3, 3, 3); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-    }
-    a += 2 * GROUP_BYTES;
-    b += 256;
-  }
-  while (b < tail) {
-    {
-      const w0 = v128.load(b), w1 = v128.load(b, 16), x4 = v128.load(a);
-      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
-      c00 = dot_add(c00, w0, x); c01 = dot_add(c01, w1, x);
-      if (mr > 1) { x = i32x4.shuffle(x4, x4, 1, 1, 1, 1); c10 = dot_add(c10, w0, x); c11 = dot_add(c11, w1, x); }
-      if (mr > 2) { x = i32x4.shuffle(x4, x4, 2, 2, 2, 2); c20 = dot_add(c20, w0, x); c21 = dot_add(c21, w1, x); }
-      if (mr > 3) { x = i32x4.shuffle(x4, x4, 3, 3, 3, 3); c30 = dot_add(c30, w0, x); c31 = dot_add(c31, w1, x); }
-      if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot_add(c40, w0, x); c41 = dot_add(c41, w1, x); }
-      a += STEP_BYTES;
-      b += 32;
-    }
-  }
-  store_row_i8(c, c00, c01, qs, tail, bias, cols, act);
-  if (mr > 1) store_row_i8(c + ldc, c10, c11, qs + 8, tail, bias, cols, act);
-  if (mr > 2) store_row_i8(c + 2 * ldc, c20, c21, qs + 16, tail, bias, cols, act);
-  if (mr > 3) store_row_i8(c + 3 * ldc, c30, c31, qs + 24, tail, bias, cols, act);
-  if (mr > 4) store_row_i8(c + 4 * ldc, c40, c41, qs + 32, tail, bias, cols, act);
-}
-
+// The 5×8 tile (tile.ts) on 4 k of bytes per step, A laid out by quantize_rows_u7. It replaced 6×8
+// tiles that read rows of A in place with one splat load per row (8 loads per 12 dots): 0.85–0.92 of
+// its time per product at ALBERT-base shapes (quantization included; Deno, interleaved runs),
+// 0.87–0.91 in the threads build.
 function gemm_i8_packed_5x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_packed_rx8(5, c, ldc, a, qs, kp, b, bias, cols, act);
+  tile_rx8<i32>(5, c, ldc, a, kp >> 2, b, cols, false, bias, act, qs);
 }
 
 function gemm_i8_packed_4x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_packed_rx8(4, c, ldc, a, qs, kp, b, bias, cols, act);
+  tile_rx8<i32>(4, c, ldc, a, kp >> 2, b, cols, false, bias, act, qs);
 }
 
 function gemm_i8_packed_3x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_packed_rx8(3, c, ldc, a, qs, kp, b, bias, cols, act);
+  tile_rx8<i32>(3, c, ldc, a, kp >> 2, b, cols, false, bias, act, qs);
 }
 
 function gemm_i8_packed_2x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_packed_rx8(2, c, ldc, a, qs, kp, b, bias, cols, act);
+  tile_rx8<i32>(2, c, ldc, a, kp >> 2, b, cols, false, bias, act, qs);
 }
 
 function gemm_i8_packed_1x8(c: usize, ldc: usize, a: usize, qs: usize, kp: i32, b: usize, bias: usize, cols: i32, act: i32): void {
-  gemm_i8_packed_rx8(1, c, ldc, a, qs, kp, b, bias, cols, act);
+  tile_rx8<i32>(1, c, ldc, a, kp >> 2, b, cols, false, bias, act, qs);
 }
 
 // ---- simd builds: 4×8 tiles reading rows of i16 in place ----
