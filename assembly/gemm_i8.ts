@@ -183,6 +183,7 @@ const QUANTIZE_CONSTANTS = memory.data<i32>([
  */
 export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i32, k: i32): void {
   const rowBytes = <usize>a_row_bytes(k);
+  const kp = padded_k(k);
   const vecEnd = <usize>(k & ~15) << 2;
   const end = <usize>k << 2;
   // Loaded, not built: V8 rebuilds a constant vector from immediates (three instructions) at every use
@@ -246,13 +247,12 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
       const h0 = i16x8.narrow_i32x4_s(q0, q1);
       const h1 = i16x8.narrow_i32x4_s(q2, q3);
       if (ASC_FEATURE_RELAXED_SIMD) {
-        // 16 k: one whole group.
+        // 16 k, one whole group: row 4's are adjacent, rows 0–3 have 4 k in each of its 4 steps.
         const v = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), max127);
-        const g = tile + (o >> 6) * <usize>GROUP_BYTES;
+        const d = tile + tile_offset(row, <i32>(o >> 2), kp);
         if (row == 4) {
-          v128.store(g, v, 64);
+          v128.store(d, v);
         } else {
-          const d = g + (<usize>row << 2);
           v128.store32_lane(d, v, 0);
           v128.store32_lane(d, v, 1, 16);
           v128.store32_lane(d, v, 2, 32);
@@ -264,7 +264,6 @@ export function quantize_rows_u7(qa: usize, qs: usize, a: usize, lda: i32, m: i3
         v128.store(tile + (o >> 1), i16x8.min_s(i16x8.max_s(h1, zero), max127), 16);
       }
     }
-    const kp = padded_k(k);
     for (let kk = <i32>(vecEnd >> 2); kk < kp; kk++) {
       const v = kk < k ? <i32>nearest(min(max(load<f32>(x + (<usize>kk << 2)) * inv + <f32>zp, 0), 127)) : 0;
       if (ASC_FEATURE_RELAXED_SIMD) store<u8>(tile + tile_offset(row, kk, kp), <u8>v);

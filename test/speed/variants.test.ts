@@ -34,10 +34,13 @@ interface Int8Report {
   relaxedGemmI8EqualsSimd?: boolean;
 }
 
-/** test/speed/int8-check.mjs run by `runtime` (a command and its options), with the script's own options. */
-async function int8Check(runtime: string[], options: string[] = []): Promise<Int8Report> {
+/** Deno with what the check scripts need: they judge the relaxed build, which Node 20 cannot run. */
+const DENO = [`${ROOT}node_modules/.bin/deno`, 'run', '--no-lock', '--allow-read'];
+
+/** The JSON report of test/speed/<script> run by `runtime` (a command and its options), with the script's own options. */
+async function speedCheck<Report>(script: string, runtime: string[], options: string[] = []): Promise<Report> {
   const [command, ...args] = runtime;
-  const { stdout } = await run(command, [...args, `${ROOT}test/speed/int8-check.mjs`, ...options], {
+  const { stdout } = await run(command, [...args, `${ROOT}test/speed/${script}`, ...options], {
     cwd: ROOT,
     env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   });
@@ -73,11 +76,7 @@ describe('kernel selection', () => {
   });
 
   it('relaxed build (Deno): the f32 GEMM on awkward shapes is within f32 error of float64, A packed per tile or once giving the same bits', async () => {
-    const { stdout } = await run(`${ROOT}node_modules/.bin/deno`, ['run', '--no-lock', '--allow-read', `${ROOT}test/speed/gemm-check.mjs`], {
-      cwd: ROOT,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-    });
-    const { cases } = JSON.parse(stdout) as { cases: { m: number; k: number; n: number; errorOverTolerance: number; packedOnceSame: boolean }[] };
+    const { cases } = await speedCheck<{ cases: { m: number; k: number; n: number; errorOverTolerance: number; packedOnceSame: boolean }[] }>('gemm-check.mjs', DENO);
     expect(cases.length).toBeGreaterThan(10);
     for (const c of cases) {
       expect(c.errorOverTolerance, `${c.m}×${c.k}·${c.k}×${c.n}`).toBeLessThanOrEqual(1);
@@ -210,14 +209,10 @@ describe('threads', () => {
   });
 
   it('relaxed-threads build (Deno): two threads give the bits of one on fixtures/base, f32 Linear inputs packed once', async () => {
-    const { stdout } = await run(`${ROOT}node_modules/.bin/deno`, ['run', '--no-lock', '--allow-read', `${ROOT}test/speed/threads-check.mjs`], {
-      cwd: ROOT,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-    });
-    const report = JSON.parse(stdout);
+    const report = await speedCheck<{ cases: Record<string, { same: Record<string, boolean>; maxErr?: number }> }>('threads-check.mjs', DENO);
     expect(report).toMatchObject({ one: 'relaxed', two: 'relaxed-threads', threads: 2 });
     expect(Object.keys(report.cases).length).toBeGreaterThan(0);
-    for (const [name, c] of Object.entries<{ same: Record<string, boolean>; maxErr?: number }>(report.cases)) {
+    for (const [name, c] of Object.entries(report.cases)) {
       for (const [output, same] of Object.entries(c.same)) expect(same, `${name} ${output}`).toBe(true);
       if (c.maxErr !== undefined) expect(c.maxErr, `${name} against PyTorch`).toBeLessThan(1e-4);
     }
@@ -234,13 +229,13 @@ describe('threads', () => {
 
 describe('dtype int8 on fixtures/base', () => {
   it('simd build (Node): cosine ≥ 0.9995 per token to f32 and to PyTorch, argmax mostly unchanged', async () => {
-    const report = await int8Check([process.execPath]);
+    const report = await speedCheck<Int8Report>('int8-check.mjs', [process.execPath]);
     expect(report.kernels).toBe(relaxedSimdWorks() ? 'relaxed' : 'simd');
     expectInt8Close(report);
   });
 
   it('relaxed build (Deno): the same, and its relaxed int8 dot gives the simd build bits', async () => {
-    const report = await int8Check([`${ROOT}node_modules/.bin/deno`, 'run', '--no-lock', '--allow-read'], ['--kernels', 'relaxed']);
+    const report = await speedCheck<Int8Report>('int8-check.mjs', DENO, ['--kernels', 'relaxed']);
     expect(report.kernels).toBe('relaxed');
     expect(report.relaxedGemmI8EqualsSimd).toBe(true);
     expectInt8Close(report);
