@@ -15,6 +15,11 @@ export interface RandomAccessFile {
   read(into: Uint8Array, position: number): Promise<number>;
   /** How the file was modified since it was opened, or undefined if it was not (bytes in memory never are). */
   modifiedSinceOpened?(): Promise<string | undefined>;
+  /** Only these byte ranges [begin, end) will be read from now on, each byte once (see streamDownload). */
+  willRead?(ranges: readonly (readonly [number, number])[]): void;
+  /** Waits for the rest of a file that arrives as a stream; fails if it was cut off. */
+  finish?(): Promise<void>;
+  /** Ends reading; a download still arriving is cancelled. */
   close(): Promise<void>;
 }
 

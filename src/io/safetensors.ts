@@ -192,8 +192,20 @@ export class SafeTensors {
     }
   }
 
-  /** Fails if the file was modified since it was opened: the tensors read may mix two versions of it. */
-  async checkUnmodified(): Promise<void> {
+  /**
+   * Says that of the data only these tensors will be read from now on, each byte once: a download
+   * streaming in then keeps nothing else, and drops each part once it is read.
+   */
+  willRead(names: string[]): void {
+    this.file.willRead?.(names.map((name) => [this.info(name).begin, this.info(name).end] as const));
+  }
+
+  /**
+   * After the last read: waits for the rest of a download (which fails if it was cut off), and fails
+   * if a local file was modified since it was opened (the tensors read may mix two versions of it).
+   */
+  async checkComplete(): Promise<void> {
+    await this.file.finish?.();
     const change = await this.file.modifiedSinceOpened?.();
     if (change) throw new AlbertError('SAFETENSORS_INVALID', `${this.fileName}: file changed while loading (${change}); load it again`);
   }

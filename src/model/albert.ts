@@ -195,7 +195,7 @@ export class AlbertModel {
     let placed: Awaited<ReturnType<typeof placeWeights>>;
     try {
       placed = await placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
-      await st.checkUnmodified();
+      await st.checkComplete();
     } catch (err) {
       const started = await starting;
       if (started instanceof ThreadPool) started.close();
