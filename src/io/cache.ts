@@ -5,7 +5,8 @@
  * later run could mistake for the real file.
  */
 import { AlbertError } from '../errors.js';
-import { fileInMemory, openLocalFile, type RandomAccessFile } from './files.js';
+import { openLocalFile, type RandomAccessFile } from './files.js';
+import { declaredLength, streamDownload } from './http.js';
 import { hasLocalFileSystem, readEnv } from './platform.js';
 
 /** Identifies one file of one revision of one hub repository. */
@@ -35,6 +36,17 @@ export interface DownloadCache {
   lookup(key: CacheKey): Promise<CacheEntry | undefined>;
   /** `bytes` null records that the file does not exist in that revision. */
   store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void>;
+  /**
+   * Starts storing a file of `size` bytes that is still downloading; it becomes an entry only if
+   * `end(true)` is called after exactly `size` bytes were written, and its writing succeeds.
+   */
+  begin(key: CacheKey, etag: string | undefined, size: number): Promise<CacheWrite>;
+}
+
+export interface CacheWrite {
+  write(chunk: Uint8Array): void;
+  /** Rejects when the entry could not be stored; `complete` false discards what was written. */
+  end(complete: boolean): Promise<void>;
 }
 
 /** A directory cache where there is a file system, else Cache Storage where there is one, else none. */
@@ -101,26 +113,70 @@ class DirectoryCache implements DownloadCache {
   }
 
   async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {
+    if (bytes === null) {
+      const paths = await this.paths(key);
+      const fs = await import('node:fs/promises');
+      const { dirname } = await import('node:path');
+      await fs.mkdir(dirname(paths.meta), { recursive: true });
+      await writeAtomically(paths.meta, JSON.stringify({ missing: true, url: key.url, stored: new Date().toISOString() }));
+      return;
+    }
+    const entry = await this.begin(key, etag, bytes.length);
+    entry.write(bytes);
+    await entry.end(true);
+  }
+
+  /** Written to a temporary name as it arrives, renamed into place once whole. */
+  async begin(key: CacheKey, etag: string | undefined, size: number): Promise<CacheWrite> {
     const fs = await import('node:fs/promises');
     const { dirname } = await import('node:path');
     const paths = await this.paths(key);
     await fs.mkdir(dirname(paths.meta), { recursive: true });
-    if (bytes === null) {
-      await writeAtomically(paths.meta, JSON.stringify({ missing: true, url: key.url, stored: new Date().toISOString() }));
-      return;
-    }
     await fs.mkdir(dirname(paths.file), { recursive: true });
     // Without its metadata an entry does not exist, so removing it first means a crash between
     // the two renames leaves no entry rather than new bytes described by the old ETag.
     await fs.rm(paths.meta, { force: true });
-    await writeAtomically(paths.file, bytes);
-    await writeAtomically(paths.meta, JSON.stringify({ etag, size: bytes.length, url: key.url, stored: new Date().toISOString() }));
+    const temporary = temporaryName(paths.file);
+    const handle = await fs.open(temporary, 'w');
+    let written = 0;
+    let failure: unknown;
+    // Chunks are written one after another, in order; the first failure stops the rest.
+    let writing: Promise<void> = Promise.resolve();
+    return {
+      write: (chunk) => {
+        writing = writing.then(async () => {
+          if (failure !== undefined) return;
+          try {
+            await handle.write(chunk);
+            written += chunk.length;
+          } catch (error) {
+            failure = error;
+          }
+        });
+      },
+      end: async (complete) => {
+        await writing;
+        await handle.close().catch((error: unknown) => (failure ??= error));
+        if (!complete || failure !== undefined || written !== size) {
+          await fs.rm(temporary, { force: true });
+          if (complete) throw failure ?? new Error(`${written} bytes written of ${size}`);
+          return;
+        }
+        await fs.rename(temporary, paths.file).catch(async (error: unknown) => {
+          await fs.rm(temporary, { force: true });
+          throw error;
+        });
+        await writeAtomically(paths.meta, JSON.stringify({ etag, size, url: key.url, stored: new Date().toISOString() }));
+      },
+    };
   }
 }
 
+const temporaryName = (path: string) => `${path}.${Math.random().toString(36).slice(2)}.partial`;
+
 async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
-  const temporary = `${path}.${Math.random().toString(36).slice(2)}.partial`;
+  const temporary = temporaryName(path);
   try {
     await fs.writeFile(temporary, data);
     await fs.rename(temporary, path);
@@ -146,9 +202,20 @@ export class CacheStorageCache implements DownloadCache {
     if (!response) return undefined;
     const location = `${this.description} (${key.url})`;
     if (response.status === 404) return { missing: true, etag: undefined, location };
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.length !== Number(response.headers.get('content-length'))) return undefined;
-    return { missing: false, open: async () => fileInMemory(bytes), etag: response.headers.get('etag') ?? undefined, location };
+    const size = declaredLength(response);
+    if (size === undefined) return undefined;
+    // Streamed out as it is read, like a download: a page's load never holds the checkpoint whole.
+    // A body shorter than stored (storage gone bad) fails the load and takes the entry with it, so the
+    // next load downloads the file again.
+    const open = async (): Promise<RandomAccessFile> => {
+      const file = streamDownload(response, location, key.file, size);
+      const dropIfCut = <T>(promise: Promise<T>) => promise.catch(async (error: unknown) => {
+        if (error instanceof AlbertError && error.code === 'SOURCE_FAILED') await this.cache.delete(key.url).catch(() => {});
+        throw error;
+      });
+      return { ...file, read: (into, position) => dropIfCut(file.read(into, position)), finish: () => dropIfCut(file.finish()) };
+    };
+    return { missing: false, open, etag: response.headers.get('etag') ?? undefined, location };
   }
 
   async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {
@@ -156,14 +223,35 @@ export class CacheStorageCache implements DownloadCache {
       await this.cache.put(key.url, new Response(null, { status: 404 }));
       return;
     }
+    const entry = await this.begin(key, etag, bytes.length);
+    entry.write(bytes);
+    await entry.end(true);
+  }
+
+  /** One `put` of a response whose body is the download as it arrives: stored whole or not at all. */
+  async begin(key: CacheKey, etag: string | undefined, size: number): Promise<CacheWrite> {
     const headers: Record<string, string> = {
-      'content-length': String(bytes.length),
+      'content-length': String(size),
       'content-type': 'application/octet-stream',
       // Cloudflare's Cache API takes an entry's lifetime from this; browsers ignore it.
       'cache-control': 'public, max-age=31536000',
     };
     if (etag !== undefined) headers.etag = etag;
-    // Downloads are never backed by a SharedArrayBuffer, which is all the DOM typing guards against.
-    await this.cache.put(key.url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+    let body!: ReadableStreamDefaultController<Uint8Array>;
+    const stream = new ReadableStream<Uint8Array>({ start: (controller) => void (body = controller) });
+    const stored = this.cache.put(key.url, new Response(stream, { headers }));
+    stored.catch(() => {}); // awaited in end; an early rejection must not go unhandled meanwhile
+    return {
+      write: (chunk) => body.enqueue(chunk),
+      end: async (complete) => {
+        if (complete) {
+          body.close();
+          await stored;
+        } else {
+          body.error(new Error('download cut off'));
+          await stored.catch(() => {});
+        }
+      },
+    };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Files as sources hand them out: opened for reads by byte range, so a checkpoint on local disk goes
- * from the file straight to where its tensors live without ever being whole in JS memory. Files that
- * only come whole (downloads, bytes given in memory) are wrapped in the same interface.
+ * from the file straight to where its tensors live without ever being whole in JS memory; so does a
+ * download as it streams in (streamDownload in http.ts). Files that only come whole (bytes given in
+ * memory, a download of unknown length) are wrapped in the same interface.
  */
 import { AlbertError } from '../errors.js';
 import type { FileSource } from './source.js';

@@ -1,8 +1,10 @@
 /**
  * Downloads over fetch: connection failures and short bodies become AlbertErrors naming the URL,
- * and the body is read in chunks so callers can show progress.
+ * and the body is read in chunks so callers can show progress: whole (readBody), or opened as a
+ * file while it arrives (streamDownload).
  */
 import { AlbertError } from '../errors.js';
+import type { RandomAccessFile } from './files.js';
 
 export interface DownloadProgress {
   /** The file name as requested, e.g. 'model.safetensors'. */
@@ -81,6 +83,205 @@ export function describeStatus(response: Response): string {
   return `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
 }
 
+/** The body's length from Content-Length, when that counts the bytes fetch hands us (no Content-Encoding). */
+export function declaredLength(response: Response): number | undefined {
+  const encoding = response.headers.get('content-encoding');
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  return (!encoding || encoding === 'identity') && Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+}
+
+/** Whoever keeps a copy of a download (the hub's cache) gets it chunk by chunk, then whether it all came. */
+export interface DownloadTap {
+  write(chunk: Uint8Array): void;
+  /** Called once: `complete` when every announced byte arrived, else after a failure or a cancel. */
+  end(complete: boolean): Promise<void>;
+}
+
+/**
+ * Past this many bytes received and kept but not yet read, a streamed download stops reading from
+ * the network until a read needs more: a fast link never fills memory ahead of the packing.
+ */
+const STREAM_HIGH_WATER_BYTES = 8 << 20;
+
+/** A streamed download, with how much of it was ever held at once (for tests and measurements). */
+export interface StreamedFile extends RandomAccessFile {
+  readonly peakHeldBytes: number;
+  willRead(ranges: readonly (readonly [number, number])[]): void;
+  finish(): Promise<void>;
+}
+
+/**
+ * A download of `size` bytes (its Content-Length) opened as a file while it arrives: a read waits
+ * until its bytes are in. Until `willRead` is told which ranges will be read, everything is kept;
+ * after, only those ranges, each dropped as soon as it has been read. Read in the file's order (as
+ * placeWeights reads), a checkpoint goes into linear memory a few MB at a time and is never whole in
+ * JS memory. A body that stops or ends short fails every read waiting for what is missing, and
+ * `finish`, with the message readBody gives.
+ */
+export function streamDownload(
+  response: Response,
+  url: string,
+  file: string,
+  size: number,
+  options: { onProgress?: ProgressCallback; stallTimeoutMs?: number; tap?: DownloadTap } = {},
+): StreamedFile {
+  const { onProgress, stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS, tap } = options;
+  const reader = response.body?.getReader();
+  /** Kept chunks, in file order. */
+  const chunks: { start: number; bytes: Uint8Array }[] = [];
+  let held = 0;
+  let peakHeldBytes = 0;
+  let received = 0;
+  let failure: AlbertError | undefined;
+  let closed = false;
+  /** Ranges still to be read, sorted and disjoint; undefined keeps everything. */
+  let wanted: [number, number][] | undefined;
+  const waiting: { until: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let wakePump: (() => void) | undefined;
+  const wake = () => {
+    wakePump?.();
+    wakePump = undefined;
+  };
+
+  const isWanted = (start: number, end: number) => {
+    if (!wanted) return true;
+    // The first range ending past start, by binary search.
+    let lo = 0;
+    let hi = wanted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (wanted[mid]![1] <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < wanted.length && wanted[lo]![0] < end;
+  };
+  const dropUnwanted = (from: number, to: number) => {
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      const { start, bytes } = chunks[i]!;
+      if (start + bytes.length > from && start < to && !isWanted(start, start + bytes.length)) {
+        chunks.splice(i, 1);
+        held -= bytes.length;
+      }
+    }
+  };
+  const settle = () => {
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const waiter = waiting[i]!;
+      if (failure) waiter.reject(failure);
+      else if (waiter.until <= received) waiter.resolve();
+      else continue;
+      waiting.splice(i, 1);
+    }
+  };
+
+  const pump = (async () => {
+    onProgress?.({ file, loaded: 0, total: size });
+    try {
+      for (;;) {
+        while (!closed && held >= STREAM_HIGH_WATER_BYTES && waiting.length === 0) await new Promise<void>((resolve) => (wakePump = resolve));
+        if (closed) throw new Error('cancelled');
+        const chunk = reader
+          ? await unlessStalled(reader.read(), stallTimeoutMs, () => void reader.cancel().catch(() => {}))
+          : { done: true as const, value: undefined };
+        if (closed) throw new Error('cancelled');
+        if (chunk.done) break;
+        const bytes = chunk.value;
+        if (received + bytes.length > size) throw new Error(`more than the ${size} bytes announced`);
+        tap?.write(bytes);
+        if (isWanted(received, received + bytes.length)) {
+          chunks.push({ start: received, bytes });
+          held += bytes.length;
+          peakHeldBytes = Math.max(peakHeldBytes, held);
+        }
+        received += bytes.length;
+        onProgress?.({ file, loaded: received, total: size });
+        settle();
+      }
+      if (received < size) throw new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} is truncated: received ${received} of ${size} bytes`);
+    } catch (error) {
+      failure = error instanceof AlbertError
+        ? error
+        : new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} was cut off after ${received} of ${size} bytes (truncated: ${describeError(error)})`, { cause: error });
+      settle();
+      if (!closed) void reader?.cancel().catch(() => {});
+      await tap?.end(false);
+      return;
+    }
+    settle();
+    await tap?.end(true);
+  })();
+
+  return {
+    size,
+    get peakHeldBytes() {
+      return peakHeldBytes;
+    },
+    async read(into, position) {
+      const end = Math.min(size, position + into.length);
+      if (end <= position) return 0;
+      if (end > received) {
+        await new Promise<void>((resolve, reject) => {
+          waiting.push({ until: end, resolve, reject });
+          if (failure) settle();
+          wake();
+        });
+      }
+      // Copy [position, end) out of the kept chunks, which must cover it.
+      let at = position;
+      for (const { start, bytes } of chunks) {
+        if (start + bytes.length <= at) continue;
+        if (start > at || at >= end) break;
+        const part = bytes.subarray(at - start, Math.min(bytes.length, end - start));
+        into.set(part, at - position);
+        at += part.length;
+      }
+      if (at < end) throw new Error(`${file}: bytes ${at} to ${end} of the download were read before or never wanted (a second read of one range)`);
+      if (wanted) {
+        wanted = withoutRange(wanted, position, end);
+        dropUnwanted(position, end);
+        wake();
+      }
+      return end - position;
+    },
+    willRead(ranges) {
+      const sorted = ranges.filter(([a, b]) => b > a).map(([a, b]): [number, number] => [a, b]).sort((x, y) => x[0] - y[0]);
+      wanted = [];
+      for (const range of sorted) {
+        const last = wanted.at(-1);
+        if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+        else wanted.push(range);
+      }
+      dropUnwanted(0, Infinity);
+      wake();
+    },
+    async finish() {
+      // Nothing more will be read: the rest streams past (into the tap) without being kept.
+      wanted = [];
+      dropUnwanted(0, Infinity);
+      wake();
+      await pump;
+      if (failure) throw failure;
+    },
+    async close() {
+      if (received < size && !failure) {
+        closed = true;
+        void reader?.cancel().catch(() => {});
+        wake();
+      }
+      await pump;
+    },
+  };
+}
+
+/** Sorted disjoint ranges less [from, to). */
+function withoutRange(ranges: [number, number][], from: number, to: number): [number, number][] {
+  return ranges.flatMap(([a, b]): [number, number][] => {
+    if (b <= from || a >= to) return [[a, b]];
+    const left: [number, number][] = a < from ? [[a, from]] : [];
+    return b > to ? [...left, [to, b]] : left;
+  });
+}
+
 /**
  * Reads the whole body, reporting progress after every chunk. Checks the length against
  * Content-Length, so a connection that ends early never passes for a complete file, and fails a
@@ -94,9 +295,7 @@ export async function readBody(
   stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS,
 ): Promise<Uint8Array> {
   // With Content-Encoding the header counts compressed bytes, not the ones fetch hands us.
-  const encoding = response.headers.get('content-encoding');
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  const total = (!encoding || encoding === 'identity') && Number.isSafeInteger(declared) ? declared : undefined;
+  const total = declaredLength(response);
 
   let buffer: Uint8Array;
   try {

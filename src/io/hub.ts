@@ -6,7 +6,7 @@
 import { AlbertError } from '../errors.js';
 import { openDownloadCache, type CacheEntry, type CacheKey, type DownloadCache } from './cache.js';
 import { fileInMemory, FindingSource, readWhole, type RandomAccessFile } from './files.js';
-import { describeError, describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
+import { declaredLength, describeError, describeStatus, httpGet, readBody, resolveFetch, streamDownload, type DownloadTap, type ProgressCallback, type ReadOptions } from './http.js';
 import { hasLocalFileSystem, readEnv } from './platform.js';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -70,12 +70,20 @@ export class HubSource extends FindingSource {
   }
 
   async tryRead(file: string): Promise<Uint8Array | undefined> {
-    const opened = await this.tryOpen(file);
+    const opened = await this.fetchFile(file, false);
     return opened && readWhole(opened);
   }
 
-  /** A fresh download comes whole, in memory; a cached copy is a local file, opened in place. */
-  async tryOpen(file: string): Promise<RandomAccessFile | undefined> {
+  /**
+   * A cached copy is a local file, opened in place. A first download whose length the hub announces
+   * is opened as it streams in (streamDownload), into the cache as it goes; other downloads come
+   * whole, in memory, so that one cut off can still fall back on the cached copy.
+   */
+  tryOpen(file: string): Promise<RandomAccessFile | undefined> {
+    return this.fetchFile(file, true);
+  }
+
+  private async fetchFile(file: string, stream: boolean): Promise<RandomAccessFile | undefined> {
     // Empty parts catch '', '/abs' and 'a//b'; the file name becomes a cache path, so no '..' either.
     if (file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '')) {
       throw new AlbertError('INPUT_INVALID', `"${file}" is not a file name inside ${this.description}`);
@@ -100,6 +108,10 @@ export class HubSource extends FindingSource {
       await response.body?.cancel();
       return this.cachedCopy(cached, file);
     }
+    const size = declaredLength(response);
+    if (response.ok && stream && !cached && size !== undefined) {
+      return streamDownload(response, url, file, size, { onProgress: this.onProgress, stallTimeoutMs: this.stallTimeoutMs, tap: await this.cacheTap(cache, key, etag, size) });
+    }
     if (response.ok) {
       let bytes: Uint8Array;
       try {
@@ -108,9 +120,7 @@ export class HubSource extends FindingSource {
         return this.useCached(cached, file, describeError(error), error);
       }
       // Stored only now, verified complete by readBody: a cut download never becomes an entry.
-      await cache?.store(key, bytes, etag).catch((error: unknown) => {
-        this.onWarning(`${this.description}: could not cache ${file} in ${cache.description}: ${describeError(error)}`);
-      });
+      await cache?.store(key, bytes, etag).catch((error: unknown) => this.cacheFailed(cache, file, error));
       return fileInMemory(bytes);
     }
 
@@ -137,6 +147,22 @@ export class HubSource extends FindingSource {
       return undefined;
     });
     return this.cache;
+  }
+
+  /** Where a streamed download is copied as it arrives: an entry only once it all came. */
+  private async cacheTap(cache: DownloadCache | undefined, key: CacheKey, etag: string | undefined, size: number): Promise<DownloadTap | undefined> {
+    if (!cache) return undefined;
+    try {
+      const entry = await cache.begin(key, etag, size);
+      return { write: (chunk) => entry.write(chunk), end: (complete) => entry.end(complete).catch((error: unknown) => this.cacheFailed(cache, key.file, error)) };
+    } catch (error) {
+      this.cacheFailed(cache, key.file, error);
+      return undefined;
+    }
+  }
+
+  private cacheFailed(cache: DownloadCache, file: string, error: unknown): void {
+    this.onWarning(`${this.description}: could not cache ${file} in ${cache.description}: ${describeError(error)}`);
   }
 
   /** When the hub cannot answer: the cached copy with a warning, or an error naming id and endpoint. */

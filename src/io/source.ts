@@ -1,11 +1,11 @@
 /**
  * Where a model's files come from: a local directory, a URL prefix, a hub id, or files already
  * in memory. Every source reads whole files by name and reports progress, so the loader never
- * cares which; local files can also be opened to read by byte ranges (`openFile`).
+ * cares which; local files and downloads can also be opened to read by byte ranges (`openFile`).
  */
 import { AlbertError } from '../errors.js';
 import { directoryPath, fileInMemory, FindingSource, isLocalDirectory, openLocalFile, pathIn, readWhole, type RandomAccessFile } from './files.js';
-import { describeStatus, httpGet, readBody, resolveFetch, type ProgressCallback, type ReadOptions } from './http.js';
+import { declaredLength, describeStatus, httpGet, readBody, resolveFetch, streamDownload, type ProgressCallback, type ReadOptions } from './http.js';
 import { HubSource, looksLikeHubId, type HubOptions } from './hub.js';
 import { fsErrorCode, hasLocalFileSystem } from './platform.js';
 
@@ -59,8 +59,9 @@ function isFileSource(source: object): source is FileSource {
 }
 
 /**
- * File `name` of `files`, to read by byte ranges: our sources open local files in place; a caller's
- * FileSource only reads whole files, so its file is read whole first.
+ * File `name` of `files`, to read by byte ranges: our sources open local files in place and
+ * downloads as they stream in; a caller's FileSource only reads whole files, so its file is read
+ * whole first.
  */
 export async function openFile(files: FileSource, name: string): Promise<RandomAccessFile> {
   return files instanceof FindingSource ? files.open(name) : fileInMemory(await files.read(name));
@@ -147,6 +148,21 @@ class UrlPrefixSource extends FindingSource {
   }
 
   async tryRead(name: string): Promise<Uint8Array | undefined> {
+    const got = await this.get(name);
+    return got && readBody(got.response, got.url, name, this.onProgress, this.stallTimeoutMs);
+  }
+
+  /** A file whose length the server announces is opened as it streams in (streamDownload). */
+  async tryOpen(name: string): Promise<RandomAccessFile | undefined> {
+    const got = await this.get(name);
+    if (!got) return undefined;
+    const size = declaredLength(got.response);
+    if (size === undefined) return fileInMemory(await readBody(got.response, got.url, name, this.onProgress, this.stallTimeoutMs));
+    return streamDownload(got.response, got.url, name, size, { onProgress: this.onProgress, stallTimeoutMs: this.stallTimeoutMs });
+  }
+
+  /** The response for file `name`, its body unread; undefined for a 404. */
+  private async get(name: string): Promise<{ response: Response; url: string } | undefined> {
     const url = `${this.prefix}/${name.split('/').map(encodeURIComponent).join('/')}`;
     const response = await httpGet(this.fetch, url, undefined, this.stallTimeoutMs);
     if (response.status === 404) {
@@ -157,7 +173,7 @@ class UrlPrefixSource extends FindingSource {
       await response.body?.cancel();
       throw new AlbertError('SOURCE_FAILED', `could not download ${name} from ${url} (${describeStatus(response)})`);
     }
-    return readBody(response, url, name, this.onProgress, this.stallTimeoutMs);
+    return { response, url };
   }
 }
 

@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AlbertError } from '../../src/errors.js';
 import { CacheStorageCache, defaultCacheDirectory } from '../../src/io/cache.js';
+import { parseConfig } from '../../src/io/config.js';
 import { readWhole } from '../../src/io/files.js';
-import { openSource, type DownloadProgress, type SourceOptions } from '../../src/io/source.js';
+import type { StreamedFile } from '../../src/io/http.js';
+import { SafeTensors } from '../../src/io/safetensors.js';
+import { openFile, openSource, type DownloadProgress, type SourceOptions } from '../../src/io/source.js';
+import { AlbertModel } from '../../src/model/albert.js';
 import { startServer, type TestServer } from './http-server.js';
 
 const TINY = new URL('../../../shared/fixtures/tiny/', import.meta.url);
@@ -232,6 +236,39 @@ describe('hub source', () => {
     expect(warnings[0]).toMatch(/cut off after/);
   });
 
+  it('opens a first download as it streams in, and caches it once it all came', async () => {
+    const file = (await openFile(hub(), 'model.safetensors')) as StreamedFile;
+    expect(file.peakHeldBytes).toBeDefined();
+    expectBytes(await readWhole(file), original['model.safetensors']);
+    expect(await filesUnder(cacheDir)).toEqual([`${REPO}/main/.meta/model.safetensors.json`, `${REPO}/main/model.safetensors`]);
+    expectBytes(new Uint8Array(await readFile(join(cacheDir, REPO, 'main/model.safetensors'))), original['model.safetensors']);
+    // A model loads from such a stream, and the next load opens the cached copy instead.
+    const config = parseConfig(new TextDecoder().decode(original['config.json']), 'config.json');
+    await rm(cacheDir, { recursive: true, force: true });
+    const streamed = (await openFile(hub(), 'model.safetensors')) as StreamedFile;
+    await AlbertModel.fromCheckpoint(config, await SafeTensors.open(streamed));
+    await streamed.close();
+    expect(await filesUnder(cacheDir)).toContain(`${REPO}/main/model.safetensors`);
+    expect(((await openFile(hub(), 'model.safetensors')) as Partial<StreamedFile>).peakHeldBytes).toBeUndefined();
+    expect(warnings).toEqual([]);
+  });
+
+  it('leaves no cache entry, nor a partial file, when a streamed download is cut off or closed early', async () => {
+    behaviour.cutBodies = true;
+    const cut = await openFile(hub(), 'model.safetensors');
+    const size = original['model.safetensors']!.length;
+    await expect(cut.read(new Uint8Array(size), 0)).rejects.toThrow(/download of model\.safetensors from .* was cut off after \d+ of \d+ bytes/);
+    await cut.close();
+    expect(await filesUnder(cacheDir)).toEqual([]);
+    // Larger than what a stream reads ahead of its reads (8 MB), so that closing it cancels it.
+    behaviour.cutBodies = false;
+    behaviour.files['model.safetensors'] = new Uint8Array(20 << 20);
+    const abandoned = await openFile(hub(), 'model.safetensors');
+    await abandoned.read(new Uint8Array(8), 0);
+    await abandoned.close();
+    expect(await filesUnder(cacheDir)).toEqual([]);
+  });
+
   it('maps a missing file to not found, and a missing repository to a clear error', async () => {
     const source = hub();
     expect(await source.tryRead('tokenizer.json')).toBeUndefined();
@@ -334,7 +371,12 @@ describe('Cache Storage cache (browsers and workers)', () => {
     const entries = new Map<string, Response>();
     return {
       match: async (url: string) => entries.get(url)?.clone(),
-      put: async (url: string, response: Response) => void entries.set(url, response),
+      // As the real one: the entry exists once its body has been read whole, and not if that fails.
+      put: async (url: string, response: Response) => {
+        const body = await response.arrayBuffer();
+        entries.set(url, new Response(body, { status: response.status, headers: response.headers }));
+      },
+      delete: async (url: string) => entries.delete(url),
     } as unknown as Cache;
   }
   const key = { repo: REPO, revision: 'main', file: 'config.json', url: 'https://hub.example/x/config.json' };
@@ -350,9 +392,36 @@ describe('Cache Storage cache (browsers and workers)', () => {
     expect(entry?.location).toBe('Cache Storage "albert-wasm" (https://hub.example/x/config.json)');
   });
 
-  it('ignores an entry whose body does not match its length', async () => {
+  it('stores a download written as it arrives only when it all came', async () => {
+    const cache = new CacheStorageCache(memoryCache());
+    const cut = await cache.begin(key, '"abc"', 10);
+    cut.write(new Uint8Array(4));
+    await cut.end(false);
+    expect(await cache.lookup(key)).toBeUndefined();
+    const whole = await cache.begin(key, '"abc"', 10);
+    whole.write(new Uint8Array([1, 2, 3, 4]));
+    whole.write(new Uint8Array([5, 6, 7, 8, 9, 10]));
+    await whole.end(true);
+    const entry = await cache.lookup(key);
+    if (!entry || entry.missing) throw new Error('expected a stored entry');
+    expect(await readWhole(await entry.open())).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  });
+
+  it('streams an entry out, and fails one whose body is shorter than stored, dropping it', async () => {
     const storage = memoryCache();
     await storage.put(key.url, new Response(new Uint8Array(3), { headers: { 'content-length': '10' } }));
+    const cache = new CacheStorageCache(storage);
+    const entry = await cache.lookup(key);
+    if (!entry || entry.missing) throw new Error('expected a stored entry');
+    await expect(readWhole(await entry.open())).rejects.toThrow(
+      'download of config.json from Cache Storage "albert-wasm" (https://hub.example/x/config.json) is truncated: received 3 of 10 bytes',
+    );
+    expect(await cache.lookup(key)).toBeUndefined();
+  });
+
+  it('ignores an entry without a length', async () => {
+    const storage = memoryCache();
+    await storage.put(key.url, new Response(new Uint8Array(3)));
     expect(await new CacheStorageCache(storage).lookup(key)).toBeUndefined();
   });
 });

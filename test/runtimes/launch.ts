@@ -187,6 +187,9 @@ const SERVED: Record<string, string> = {
   '/fixtures/': FIXTURES_DIR,
 };
 
+/** The fixture server's hub endpoint path: hub id `fixtures/tiny` is fixtures/tiny. */
+export const HUB_PATH = '/hub';
+
 /** Where the fixture server offers BASE_WITH_TOKENIZER. */
 export const BASE_WITH_TOKENIZER_PATH = '/models/albert-base-v2-random';
 
@@ -200,6 +203,9 @@ const CONTENT_TYPES: Record<string, string> = {
 
 function servedFile(path: string): string | undefined {
   if (path.startsWith(`${BASE_WITH_TOKENIZER_PATH}/`)) return BASE_WITH_TOKENIZER[path.slice(BASE_WITH_TOKENIZER_PATH.length + 1)];
+  // A hub's layout (`{endpoint}/{owner}/{name}/resolve/{revision}/{file}`) over the fixtures, as hub id fixtures/<name>.
+  const hub = new RegExp(`^${HUB_PATH}/fixtures/([\\w-]+)/resolve/[^/]+/([\\w.-]+)$`).exec(path);
+  if (hub) return join(FIXTURES_DIR, hub[1]!, hub[2]!);
   const prefix = Object.keys(SERVED).find((p) => path.startsWith(p));
   if (!prefix || path.split('/').includes('..')) return undefined;
   return join(SERVED[prefix], path.slice(prefix.length));
