@@ -197,7 +197,8 @@ export class AlbertModel {
       placed = await placeWeights(table, st, loaded.kernels, arena, quantized && ((slot) => quantized.has(slot)));
       await st.checkComplete();
     } catch (err) {
-      const started = await starting;
+      // The checkpoint's error is the one to fix, even if the pool failed too.
+      const started = await starting?.catch(() => undefined);
       if (started instanceof ThreadPool) started.close();
       throw err;
     }

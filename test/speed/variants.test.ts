@@ -147,6 +147,10 @@ describe('threads', () => {
     const start = vi.spyOn(ThreadPool, 'start').mockRejectedValue(new Error('no memory for the job block'));
     try {
       await expect(AlbertModel.load(`${FIXTURES_DIR}tiny`, { threads: 2 })).rejects.toThrow('no memory for the job block');
+      // When the checkpoint fails too, its error is the one thrown: the pool's would hide the cause.
+      const config = JSON.parse(readFileSync(`${FIXTURES_DIR}tiny/config.json`, 'utf8'));
+      const files = { 'config.json': JSON.stringify({ ...config, hidden_size: 64 }), 'model.safetensors': new Uint8Array(readFileSync(`${FIXTURES_DIR}tiny/model.safetensors`)) };
+      await expect(AlbertModel.load(files, { threads: 2 })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
     } finally {
       start.mockRestore();
     }
