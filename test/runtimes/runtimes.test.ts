@@ -48,7 +48,16 @@ interface ProbeRun {
 
 interface ProbeRequest {
   /** Load a fixture and run cases on it. */
-  model?: { fixture: string; cases: { name: string; inputs: object }[]; outputs: string[]; loads?: LoadOptions[]; hubId?: string };
+  model?: {
+    fixture: string;
+    cases: { name: string; inputs: object }[];
+    outputs: string[];
+    loads?: LoadOptions[];
+    /** Chromium: load this hub id (through the fixture server's hub) instead of the fixture's bytes. */
+    hubId?: string;
+    /** Node, Deno, Bun: load from this URL prefix instead of the fixture's bytes. */
+    url?: string;
+  };
   /** Encode texts with albert-base-v2's spiece.model. */
   tokenize?: { text: string; addSpecialTokens: boolean }[];
 }
@@ -276,19 +285,31 @@ async function expectInt8Tiny(probe: Probe, context: TestContext) {
   expect(minCosine, `${answer.runtime}: int8 tiny, cosine per token to PyTorch`).toBeGreaterThanOrEqual(0.9995);
 }
 
-const DENO = [bin('deno'), 'run', `--allow-read=${ROOT},${FIXTURES_DIR},${BASE_V2_DIR}`];
+const DENO = [bin('deno'), 'run', `--allow-read=${ROOT},${FIXTURES_DIR},${BASE_V2_DIR}`, '--allow-net=127.0.0.1'];
 
 describe.each([
   ['node', [process.execPath]],
   ['deno', DENO],
   ['bun', [bin('bun')]],
 ])('%s', (_, command) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await fixtureServer();
+  });
+  afterAll(() => server.close());
+
   it('runs fixtures/tiny, loaded from bytes, as PyTorch does', (context) => expectReference(TINY, commandProbe(command), context));
   it('runs fixtures/base, loaded from bytes, as PyTorch does', (context) => expectReference(BASE, commandProbe(command), context));
   it('runs fixtures/tiny on 2 threads when asked, with the numbers of 1 thread', (context) =>
     expectThreads(commandProbe(command), { threads: 2 }, context));
   it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) => expectInt8Tiny(commandProbe(command), context));
   it('tokenizes as albert-base-v2 does', () => expectPublishedIds(commandProbe(command)));
+  it('runs fixtures/base, streamed from a URL into place, as PyTorch does', async (context) => {
+    const { expected, request } = BASE;
+    await expectReference({ expected, request: { model: { ...request.model!, url: `${server.origin}/fixtures/base` } } }, commandProbe(command), context);
+    // The cold starts in bench/RESULTS.md (test/runtimes/measure.mjs) are the loads from bytes.
+    delete context.task.meta.coldStart;
+  });
 });
 
 describe('workerd', () => {
