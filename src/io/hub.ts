@@ -91,8 +91,17 @@ export class HubSource extends FindingSource {
     const encodedFile = file.split('/').map(encodeURIComponent).join('/');
     const url = `${this.endpoint}/${this.id}/resolve/${encodeURIComponent(this.revision)}/${encodedFile}`;
     const key: CacheKey = { repo: this.id, revision: this.revision, file, url };
-    const cache = await this.openCache();
-    const cached = await cache?.lookup(key);
+    let cache = await this.openCache();
+    let cached: CacheEntry | undefined;
+    try {
+      cached = await cache?.lookup(key);
+    } catch (error) {
+      // Storage that cannot be read (workerd without a cache configured: "No Cache was configured")
+      // is no cache at all, for this file and the next.
+      this.cache = Promise.resolve(undefined);
+      this.onWarning(`${this.description}: downloads will not be cached: ${describeError(error)}`);
+      cache = undefined;
+    }
     if (cached && !this.revalidate) return this.cachedCopy(cached, file);
 
     let response: Response;

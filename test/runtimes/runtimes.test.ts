@@ -336,6 +336,15 @@ describe('workerd', () => {
   it('runs fixtures/tiny on 1 thread when asked for 2, and says why (no Worker)', (context) =>
     expectThreads(workerdProbe(), { threads: 1, note: FELL_BACK }, context));
 
+  it('runs fixtures/tiny by hub id, as PyTorch does, where no cache is configured (so downloading it each time)', async () => {
+    const hub = { hub: true, endpoint: `${server.origin}${HUB_PATH}` };
+    const check = withLoads(TINY, [hub, hub]);
+    const before = server.requests.length;
+    const { answer } = await workerdProbe(() => 'fixtures/tiny')(check.request);
+    for (const run of answer.runs!) expectRunMatches(check, run, answer.runtime);
+    expect(server.requests.slice(before).filter((path) => path.endsWith('/model.safetensors'))).toHaveLength(2);
+  });
+
   it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) => expectInt8Tiny(workerdProbe(), context));
 
   it('runs fixtures/base with int8 weights in less wasm memory than f32, cosine ≥ 0.9995 per token to PyTorch', async (context) => {
