@@ -5,7 +5,7 @@
  * later run could mistake for the real file.
  */
 import { AlbertError } from '../errors.js';
-import { openLocalFile, type RandomAccessFile } from './files.js';
+import { fileInMemory, openLocalFile, type RandomAccessFile } from './files.js';
 import { declaredLength, streamDownload } from './http.js';
 import { hasLocalFileSystem, readEnv } from './platform.js';
 
@@ -202,8 +202,13 @@ export class CacheStorageCache implements DownloadCache {
     if (!response) return undefined;
     const location = `${this.description} (${key.url})`;
     if (response.status === 404) return { missing: true, etag: undefined, location };
+    const etag = response.headers.get('etag') ?? undefined;
     const size = declaredLength(response);
-    if (size === undefined) return undefined;
+    // Without a length it cannot be opened as it streams: read whole (put stores only whole bodies).
+    if (size === undefined) {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return { missing: false, open: async () => fileInMemory(bytes), etag, location };
+    }
     // Streamed out as it is read, like a download: a page's load never holds the checkpoint whole.
     // A body shorter than stored (storage gone bad) fails the load and takes the entry with it, so the
     // next load downloads the file again.
@@ -215,7 +220,7 @@ export class CacheStorageCache implements DownloadCache {
       });
       return { ...file, read: (into, position) => dropIfCut(file.read(into, position)), finish: () => dropIfCut(file.finish()) };
     };
-    return { missing: false, open, etag: response.headers.get('etag') ?? undefined, location };
+    return { missing: false, open, etag, location };
   }
 
   async store(key: CacheKey, bytes: Uint8Array | null, etag: string | undefined): Promise<void> {
@@ -237,21 +242,33 @@ export class CacheStorageCache implements DownloadCache {
       'cache-control': 'public, max-age=31536000',
     };
     if (etag !== undefined) headers.etag = etag;
-    let body!: ReadableStreamDefaultController<Uint8Array>;
-    const stream = new ReadableStream<Uint8Array>({ start: (controller) => void (body = controller) });
-    const stored = this.cache.put(key.url, new Response(stream, { headers }));
-    stored.catch(() => {}); // awaited in end; an early rejection must not go unhandled meanwhile
+    const { readable, writable } = lengthKeepingStream(size);
+    const body = writable.getWriter();
+    const stored = this.cache.put(key.url, new Response(readable, { headers }));
+    // Awaited in end; an early rejection must not go unhandled meanwhile.
+    stored.catch(() => {});
+    body.closed.catch(() => {});
     return {
-      write: (chunk) => body.enqueue(chunk),
+      write: (chunk) => void body.write(chunk).catch(() => {}),
       end: async (complete) => {
         if (complete) {
-          body.close();
+          await body.close();
           await stored;
         } else {
-          body.error(new Error('download cut off'));
+          await body.abort(new Error('download cut off')).catch(() => {});
           await stored.catch(() => {});
         }
       },
     };
   }
+}
+
+/**
+ * A pipe for a body of `size` bytes. workerd stores a streamed body's Content-Length only when it
+ * comes through its FixedLengthStream (otherwise the entry comes back chunked, without one); other
+ * runtimes keep the header as given.
+ */
+function lengthKeepingStream(size: number): TransformStream<Uint8Array, Uint8Array> {
+  const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream<Uint8Array, Uint8Array> }).FixedLengthStream;
+  return FixedLength ? new FixedLength(size) : new TransformStream<Uint8Array, Uint8Array>();
 }

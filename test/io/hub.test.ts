@@ -419,9 +419,11 @@ describe('Cache Storage cache (browsers and workers)', () => {
     expect(await cache.lookup(key)).toBeUndefined();
   });
 
-  it('ignores an entry without a length', async () => {
+  it('reads an entry without a length whole', async () => {
     const storage = memoryCache();
-    await storage.put(key.url, new Response(new Uint8Array(3)));
-    expect(await new CacheStorageCache(storage).lookup(key)).toBeUndefined();
+    await storage.put(key.url, new Response(new Uint8Array([1, 2, 3])));
+    const entry = await new CacheStorageCache(storage).lookup(key);
+    if (!entry || entry.missing) throw new Error('expected a stored entry');
+    expect(await readWhole(await entry.open())).toEqual(new Uint8Array([1, 2, 3]));
   });
 });

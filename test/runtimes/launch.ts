@@ -50,6 +50,8 @@ export interface WorkerConfig {
   /** A data binding is a file's bytes, a text binding a value. */
   bindings?: ({ name: string; data: string } | { name: string; text: string })[];
   compatibilityDate?: string;
+  /** host:port of a server answering the Cache API's requests (cacheApiServer); without one, `caches` fails. */
+  cacheApi?: string;
 }
 
 export interface Workerd {
@@ -79,9 +81,9 @@ const config :Workerd.Config = (
       modules = [${modules.join(', ')}],
       bindings = [${bindings.join(', ')}],
       compatibilityDate = ${JSON.stringify(worker.compatibilityDate ?? '2025-09-01')},
-      globalOutbound = "loopback",
+      globalOutbound = "loopback",${worker.cacheApi ? '\n      cacheApiOutbound = "cache",' : ''}
     )),
-    (name = "loopback", network = (allow = ["local"])),
+    (name = "loopback", network = (allow = ["local"])),${worker.cacheApi ? `\n    (name = "cache", external = (address = ${JSON.stringify(worker.cacheApi)}, http = ())),` : ''}
   ],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
@@ -255,4 +257,51 @@ function exitOf(child: ChildProcess): Promise<number | null> {
     child.on('exit', (code) => resolve(code));
     child.on('error', (error) => reject(new Error(`could not start ${child.spawnfile}: ${error.message}`)));
   });
+}
+
+/**
+ * A stand-in for Cloudflare's cache behind workerd's Cache API: workerd PUTs a serialized response
+ * (status line, headers, body) under the key's URL, GETs it back (answering `Cf-Cache-Status: HIT`
+ * or `MISS`) and PURGEs it. `entries` holds what was stored, by URL.
+ */
+export async function cacheApiServer(): Promise<TestServer & { entries: Map<string, Buffer> }> {
+  const entries = new Map<string, Buffer>();
+  const server = await startServer(async (req, res) => {
+    const key = req.url ?? '';
+    if (req.method === 'PUT') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      entries.set(key, Buffer.concat(chunks));
+      return void res.writeHead(204).end();
+    }
+    if (req.method === 'PURGE') return void res.writeHead(entries.delete(key) ? 200 : 404).end();
+    const stored = entries.get(key);
+    if (!stored) return void res.writeHead(504, { 'cf-cache-status': 'MISS' }).end();
+    const split = stored.indexOf('\r\n\r\n');
+    const [statusLine, ...headerLines] = stored.subarray(0, split).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = { 'cf-cache-status': 'HIT' };
+    for (const line of headerLines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    let body = stored.subarray(split + 4);
+    if (headers['transfer-encoding'] === 'chunked') {
+      delete headers['transfer-encoding'];
+      body = dechunk(body);
+    }
+    res.writeHead(Number(statusLine!.split(' ')[1]), headers).end(body);
+  });
+  return Object.assign(server, { entries });
+}
+
+/** The body of a chunked transfer encoding: hex size, CRLF, data, CRLF, …, until a size of 0. */
+function dechunk(encoded: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; ; ) {
+    const lineEnd = encoded.indexOf('\r\n', at);
+    const size = parseInt(encoded.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!size) return Buffer.concat(parts);
+    parts.push(encoded.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
 }

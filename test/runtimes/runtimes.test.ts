@@ -3,13 +3,13 @@
  * workerd (over HTTP) and Chromium (a page driven by playwright-core). Each imports the built dist/
  * by the package's name, so the `exports` conditions pick the bundle; probe.js runs the checks there.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { BASE_V2_DIR, expectedOf, FIXTURES_DIR, inputsOf, mismatch, PUBLISHED_IDS, type Expected } from '../helpers/fixtures.js';
 import type { TestServer } from '../io/http-server.js';
-import { BASE_WITH_TOKENIZER_PATH, bin, chromiumPath, CROSS_ORIGIN_ISOLATION, fixtureServer, HUB_PATH, kernelModules, ROOT, runCommand, startWorkerd, withChromium } from './launch.js';
+import { BASE_WITH_TOKENIZER_PATH, bin, cacheApiServer, chromiumPath, CROSS_ORIGIN_ISOLATION, fixtureServer, HUB_PATH, kernelModules, ROOT, runCommand, startWorkerd, withChromium } from './launch.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -70,8 +70,8 @@ interface ProbeAnswer {
   runs?: ProbeRun[];
   /** Chromium: whether the page was cross-origin isolated. */
   crossOriginIsolated?: boolean;
-  /** Chromium: the URLs in the library's Cache Storage after the loads. */
-  cachedUrls?: string[];
+  /** Chromium: the library's Cache Storage after the loads, each entry's Content-Length by URL. */
+  cached?: Record<string, string | null>;
   /** From the library's import to the first forward result, by the runtime's clock (workerd's stands still while code runs). */
   firstResultMs?: number;
   /** The largest the wasm linear memory grew to. */
@@ -107,7 +107,7 @@ function commandProbe(command: string[]): Probe {
  * workerd runs probe-worker.mjs with the package's `workerd` bundle as `albert-wasm` and the kernels
  * as wasm modules. The fixture's files are data bindings, or with `modelUrl` the library fetches them.
  */
-function workerdProbe(modelUrl?: (fixture: string) => string): Probe {
+function workerdProbe(modelUrl?: (fixture: string) => string, cacheApi?: string): Probe {
   return async (request) => {
     const started = performance.now();
     const fixture = request.model?.fixture ?? 'tiny';
@@ -127,6 +127,7 @@ function workerdProbe(modelUrl?: (fixture: string) => string): Probe {
             ]),
         { name: 'SPIECE', data: SPIECE },
       ],
+      cacheApi,
     });
     try {
       const body = { ...request, model: request.model && { ...request.model, url: modelUrl?.(fixture) } };
@@ -345,6 +346,24 @@ describe('workerd', () => {
     expect(server.requests.slice(before).filter((path) => path.endsWith('/model.safetensors'))).toHaveLength(2);
   });
 
+  it('runs fixtures/base by hub id, streamed into place and into the Cache API, then from the cache, as PyTorch does', async () => {
+    const cache = await cacheApiServer();
+    try {
+      const hub = { hub: true, endpoint: `${server.origin}${HUB_PATH}` };
+      const check = withLoads(BASE, [hub, hub]);
+      const before = server.requests.length;
+      const { answer } = await workerdProbe(() => 'fixtures/base', new URL(cache.origin).host)(check.request);
+      for (const run of answer.runs!) expectRunMatches(check, run, answer.runtime);
+      // The second load read the cached copy: the weights were downloaded once, and stored whole.
+      expect(server.requests.slice(before).filter((path) => path.endsWith('/model.safetensors'))).toHaveLength(1);
+      // With its length (so the second load streamed it out too), where a plain stream is stored chunked.
+      const stored = [...cache.entries].find(([url]) => url.endsWith('/model.safetensors'))?.[1];
+      expect(stored?.subarray(0, 200).toString('latin1')).toContain(`\r\nContent-Length: ${statSync(`${FIXTURES_DIR}base/model.safetensors`).size}\r\n`);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('runs fixtures/tiny with int8 weights, cosine ≥ 0.9995 per token to PyTorch', (context) => expectInt8Tiny(workerdProbe(), context));
 
   it('runs fixtures/base with int8 weights in less wasm memory than f32, cosine ≥ 0.9995 per token to PyTorch', async (context) => {
@@ -401,7 +420,8 @@ describe('chromium', () => {
     const before = server.requests.length;
     const { answer } = await chromiumProbe(chromiumPath(context), server)(check.request);
     for (const run of answer.runs!) expectRunMatches(check, run, answer.runtime);
-    expect(answer.cachedUrls).toContain(weightsUrl);
+    // Stored with its length, so that the second load streamed it out of the cache too.
+    expect(answer.cached?.[weightsUrl]).toBe(String(statSync(`${FIXTURES_DIR}base/model.safetensors`).size));
     // The second load opened the cached copy: the weights were downloaded once.
     expect(server.requests.slice(before).filter((path) => weightsUrl.endsWith(path))).toHaveLength(1);
   });
