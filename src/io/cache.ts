@@ -147,7 +147,12 @@ class DirectoryCache implements DownloadCache {
         writing = writing.then(async () => {
           if (failure !== undefined) return;
           try {
-            await handle.write(chunk);
+            // A write may take fewer bytes than given; the rest go in the next one.
+            for (let done = 0; done < chunk.length; ) {
+              const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+              if (bytesWritten === 0) throw new Error('the disk took no more bytes');
+              done += bytesWritten;
+            }
             written += chunk.length;
           } catch (error) {
             failure = error;
