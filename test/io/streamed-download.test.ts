@@ -2,6 +2,7 @@
  * A checkpoint from a URL goes into linear memory as it downloads (streamDownload, read in the file's
  * order by placeWeights), never whole in JS memory, and gives what the same bytes give from disk.
  */
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/io/config.js';
@@ -9,7 +10,7 @@ import { streamDownload, type DownloadTap, type StreamedFile } from '../../src/i
 import { SafeTensors } from '../../src/io/safetensors.js';
 import { openFile, openSource } from '../../src/io/source.js';
 import { AlbertModel } from '../../src/model/albert.js';
-import { expectAlbertError } from '../hardening/helpers.js';
+import { expectAlbertError, propertyRuns } from '../hardening/helpers.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from './http-server.js';
 
@@ -82,6 +83,50 @@ describe('streamDownload', () => {
     await file.read(into, 2500);
     expect(Buffer.compare(into, bytes.subarray(2500, 3000))).toBe(0);
     await file.finish();
+  });
+
+  it('gives every wanted byte however the body is cut and the ranges are read (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4000 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 6 }),
+        fc.uniqueArray(fc.nat(), { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        async (size, chunkSizes, cuts, pieceSizes, seed) => {
+          const source = bytes.subarray(0, Math.min(size, bytes.length));
+          // Alternate intervals between sorted cut points are the wanted ranges (disjoint).
+          const points = [...new Set(cuts.map((c) => c % (source.length + 1)))].sort((a, b) => a - b);
+          const ranges: [number, number][] = [];
+          for (let i = 0; i + 1 < points.length; i += 2) if (points[i + 1]! > points[i]!) ranges.push([points[i]!, points[i + 1]!]);
+          // Each range read in pieces, the pieces in a shuffled order.
+          const pieces: [number, number][] = [];
+          for (const [a, b] of ranges) {
+            for (let at = a, turn = 0; at < b; turn++) {
+              const end = Math.min(b, at + pieceSizes[turn % pieceSizes.length]!);
+              pieces.push([at, end]);
+              at = end;
+            }
+          }
+          let state = seed;
+          for (let i = pieces.length - 1; i > 0; i--) {
+            state = (state * 1103515245 + 12345) % 2 ** 31;
+            const j = state % (i + 1);
+            [pieces[i], pieces[j]] = [pieces[j]!, pieces[i]!];
+          }
+          const file = streamDownload(chunkedResponse(source, chunkSizes), URL_SHOWN, 'model.safetensors', source.length);
+          file.willRead(ranges);
+          for (const [a, b] of pieces) {
+            const into = new Uint8Array(b - a);
+            expect(await file.read(into, a)).toBe(b - a);
+            expect(Buffer.compare(into, source.subarray(a, b))).toBe(0);
+          }
+          await file.finish();
+          expect(file.peakHeldBytes).toBeLessThanOrEqual(source.length);
+        },
+      ),
+      propertyRuns(60),
+    );
   });
 
   it('stops pulling from the network when far enough ahead of the reads', async () => {
