@@ -1,6 +1,6 @@
 // The probe as a Cloudflare worker: POST a request as JSON, get the answer as JSON. The files come
 // from data bindings (MODEL_CONFIG, MODEL_WEIGHTS, SPIECE), or the model from `model.url`, a URL
-// prefix the library fetches from, as a deployed worker would get its weights.
+// prefix or hub id the library fetches from, as a deployed worker would get its weights.
 import { probe } from './probe.js';
 
 export default {

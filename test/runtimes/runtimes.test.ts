@@ -105,9 +105,10 @@ function commandProbe(command: string[]): Probe {
 
 /**
  * workerd runs probe-worker.mjs with the package's `workerd` bundle as `albert-wasm` and the kernels
- * as wasm modules. The fixture's files are data bindings, or with `modelUrl` the library fetches them.
+ * as wasm modules. The fixture's files are data bindings, or with `modelSource` (a URL prefix or a hub
+ * id) the library fetches them; `cacheApi` gives workerd a Cache API (cacheApiServer).
  */
-function workerdProbe(modelUrl?: (fixture: string) => string, cacheApi?: string): Probe {
+function workerdProbe(modelSource?: (fixture: string) => string, cacheApi?: string): Probe {
   return async (request) => {
     const started = performance.now();
     const fixture = request.model?.fixture ?? 'tiny';
@@ -119,7 +120,7 @@ function workerdProbe(modelUrl?: (fixture: string) => string, cacheApi?: string)
         ...kernelModules(),
       ],
       bindings: [
-        ...(modelUrl
+        ...(modelSource
           ? []
           : [
               { name: 'MODEL_CONFIG', data: `${FIXTURES_DIR}${fixture}/config.json` },
@@ -130,7 +131,7 @@ function workerdProbe(modelUrl?: (fixture: string) => string, cacheApi?: string)
       cacheApi,
     });
     try {
-      const body = { ...request, model: request.model && { ...request.model, url: modelUrl?.(fixture) } };
+      const body = { ...request, model: request.model && { ...request.model, url: modelSource?.(fixture) } };
       const response = await fetch(workerd.origin, { method: 'POST', body: JSON.stringify(body) });
       if (!response.ok) throw new Error(`workerd answered HTTP ${response.status}:\n${await response.text()}`);
       const answer = (await response.json()) as ProbeAnswer;
