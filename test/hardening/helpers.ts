@@ -29,6 +29,30 @@ export function inMemory(config: string | object, weights: Uint8Array) {
   };
 }
 
+/**
+ * A fetch serving `files` by the last segment of the URL (404 for others), each body in chunks of
+ * `chunkSizes` bytes in turn, with a Content-Length of the true length plus `lengthError` (a lying
+ * server when not 0).
+ */
+export function fetchServing(files: Record<string, string | Uint8Array>, chunkSizes: number[] = [1 << 16], lengthError = 0): typeof fetch {
+  return async (url) => {
+    const file = files[String(url).split('/').at(-1)!];
+    if (file === undefined) return new Response(null, { status: 404 });
+    const bytes = typeof file === 'string' ? new TextEncoder().encode(file) : file;
+    let at = 0;
+    let turn = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        const next = Math.min(bytes.length, at + chunkSizes[turn++ % chunkSizes.length]!);
+        controller.enqueue(bytes.slice(at, next));
+        at = next;
+      },
+    });
+    return new Response(body, { headers: { 'content-length': String(Math.max(0, bytes.length + lengthError)) } });
+  };
+}
+
 /** How many property runs: small and fixed in `npm test`, as many as asked for by `npm run fuzz`. */
 export function propertyRuns(defaultRuns: number): { numRuns: number; seed?: number } {
   const asked = Number(process.env.ALBERT_FUZZ_RUNS);

@@ -15,7 +15,7 @@ import { fileInMemory } from '../../src/io/files.js';
 import { CONVERTIBLE_TO_F32, SafeTensors } from '../../src/io/safetensors.js';
 import { AlbertModel } from '../../src/model/albert.js';
 import { expectedOf, FIXTURES_DIR, inputsOf } from '../helpers/fixtures.js';
-import { editHeader, expectStillCorrect, fixtureFiles, inMemory, joinSafetensors, propertyRuns, splitSafetensors } from './helpers.js';
+import { editHeader, expectStillCorrect, fetchServing, fixtureFiles, inMemory, joinSafetensors, propertyRuns, splitSafetensors } from './helpers.js';
 
 const tiny = fixtureFiles('tiny');
 const tinyHeaderLength = Number(new DataView(tiny.weights.buffer, tiny.weights.byteOffset).getBigUint64(0, true));
@@ -38,6 +38,14 @@ async function onlyAlbertErrors(action: () => unknown): Promise<'ok' | 'refused'
   } finally {
     expect(performance.now() - start).toBeLessThan(SLOW_MS);
   }
+}
+
+/** A load's outcome, comparable between sources: the output's values, or the error's code and message. */
+function outcome(load: () => Promise<AlbertModel>): Promise<string> {
+  return load().then(
+    async (model) => Array.from((await model.forward(singleCase)).last_hidden_state!.data).join(),
+    (error: unknown) => (error instanceof AlbertError ? `${error.code}: ${error.message}` : Promise.reject(error)),
+  );
 }
 
 /** Loads the files and, if that works, runs a fixture input through the model. */
@@ -196,11 +204,6 @@ describe('safetensors reader', () => {
   it('the tiny fixture mutated, read by ranges from a directory: the same outcome as from memory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'albert-properties-'));
     await writeFile(join(dir, 'config.json'), tiny.config);
-    const outcome = (load: () => Promise<AlbertModel>) =>
-      load().then(
-        async (model) => Array.from((await model.forward(singleCase)).last_hidden_state!.data).join(),
-        (error: unknown) => (error instanceof AlbertError ? `${error.code}: ${error.message}` : Promise.reject(error)),
-      );
     try {
       await fc.assert(
         fc.asyncProperty(safetensorsMutation, async (m) => {
@@ -213,6 +216,29 @@ describe('safetensors reader', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the tiny fixture mutated, streamed from a download in any chunks: the same outcome as from memory', async () => {
+    await fc.assert(
+      fc.asyncProperty(safetensorsMutation, fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 4 }), async (m, chunkSizes) => {
+        const weights = mutate(tiny.weights, m);
+        const fetch = fetchServing({ 'config.json': tiny.config, 'model.safetensors': weights }, chunkSizes);
+        expect(await outcome(() => AlbertModel.load('https://models.test/tiny', { fetch }))).toBe(await outcome(() => AlbertModel.load(inMemory(tiny.config, weights))));
+      }),
+      propertyRuns(100),
+    );
+  });
+
+  it('a download whose Content-Length lies is refused with SOURCE_FAILED, and the next load works', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.integer({ min: -tiny.weights.length, max: -1 }), fc.integer({ min: 1, max: 1 << 20 })), fc.nat(3000), async (lengthError, chunk) => {
+        const fetch = fetchServing({ 'config.json': tiny.config, 'model.safetensors': tiny.weights }, [chunk + 1], lengthError);
+        const result = await outcome(() => AlbertModel.load('https://models.test/tiny', { fetch }));
+        expect(result).toMatch(/^(SOURCE_FAILED|SAFETENSORS_INVALID): /);
+      }),
+      propertyRuns(100),
+    );
+    await expectStillCorrect(reference);
   });
 });
 

@@ -13,7 +13,7 @@ import { openLocalFile } from '../../src/io/files.js';
 import { SafeTensors } from '../../src/io/safetensors.js';
 import { AlbertModel } from '../../src/model/albert.js';
 import { expectedOf, FIXTURES_DIR, inputsOf } from '../helpers/fixtures.js';
-import { editHeader, expectAlbertError, expectStillCorrect, fixtureFiles, inMemory, joinSafetensors, splitSafetensors } from './helpers.js';
+import { editHeader, expectAlbertError, expectStillCorrect, fetchServing, fixtureFiles, inMemory, joinSafetensors, splitSafetensors } from './helpers.js';
 
 const tiny = fixtureFiles('tiny');
 const EMBEDDING_NORM = 'albert.embeddings.LayerNorm.weight';
@@ -45,25 +45,6 @@ function isOpen(path: string): boolean {
       return false; // closed while listing
     }
   });
-}
-
-/** A fetch serving `files` with their length, each body in chunks of 1000 to 1776 bytes (never aligned to a tensor). */
-function servingInOddChunks(files: Record<string, string | Uint8Array>): typeof fetch {
-  return async (url) => {
-    const file = files[String(url).split('/').at(-1)!];
-    if (file === undefined) return new Response(null, { status: 404 });
-    const bytes = typeof file === 'string' ? new TextEncoder().encode(file) : file;
-    let at = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (at >= bytes.length) return controller.close();
-        const next = Math.min(bytes.length, at + 1000 + (at % 777));
-        controller.enqueue(bytes.slice(at, next));
-        at = next;
-      },
-    });
-    return new Response(body, { headers: { 'content-length': String(bytes.length) } });
-  };
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -201,7 +182,7 @@ describe('a checkpoint read by ranges from disk', () => {
       const { dir } = modelDirectory(base.config, halfFile);
       const [converted, streamed, exact] = await Promise.all([
         AlbertModel.load(dir),
-        AlbertModel.load('https://models.test/half', { fetch: servingInOddChunks({ 'config.json': base.config, 'model.safetensors': halfFile }) }),
+        AlbertModel.load('https://models.test/half', { fetch: fetchServing({ 'config.json': base.config, 'model.safetensors': halfFile }, [1000, 1776, 1303]) }),
         AlbertModel.load(inMemory(base.config, joinSafetensors(header, new Uint8Array(values.buffer)))),
       ]);
       const [a, s, b] = await Promise.all([converted, streamed, exact].map((m) => m.forward(caseOf('base'))));
