@@ -186,7 +186,9 @@ export function streamDownload(
         if (closed) throw new Error('cancelled');
         if (chunk.done) break;
         const bytes = chunk.value;
-        if (received + bytes.length > size) throw new Error(`more than the ${size} bytes announced`);
+        if (received + bytes.length > size) {
+          throw new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} is longer than the ${size} bytes its Content-Length announced`);
+        }
         tap?.write(bytes);
         if (isWanted(received, received + bytes.length)) {
           chunks.push({ start: received, bytes });

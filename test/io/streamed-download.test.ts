@@ -156,6 +156,11 @@ describe('streamDownload', () => {
     expect(tap.ended).toBe(false);
   });
 
+  it('fails a body longer than its Content-Length', async () => {
+    const file = streamDownload(chunkedResponse(bytes, [600]), URL_SHOWN, 'model.safetensors', 1000);
+    await expect(file.finish()).rejects.toThrow(`download of model.safetensors from ${URL_SHOWN} is longer than the 1000 bytes its Content-Length announced`);
+  });
+
   it('fails when nothing arrives for the stall timeout', async () => {
     const stuck = new Response(new ReadableStream({ pull: () => new Promise(() => {}) }), { headers: { 'content-length': '100' } });
     const file = streamDownload(stuck, URL_SHOWN, 'model.safetensors', 100, { stallTimeoutMs: 50 });
