@@ -199,11 +199,11 @@ export function streamDownload(
         onProgress?.({ file, loaded: received, total: size });
         settle();
       }
-      if (received < size) throw new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} is truncated: received ${received} of ${size} bytes`);
+      if (received < size) throw endedShort(file, url, received, size);
     } catch (error) {
       failure = error instanceof AlbertError
         ? error
-        : new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} was cut off after ${received} of ${size} bytes (truncated: ${describeError(error)})`, { cause: error });
+        : cutOff(file, url, received, size, error);
       settle();
       if (!closed) void reader?.cancel().catch(() => {});
       await tap?.end(false);
@@ -325,17 +325,21 @@ export async function readBody(
       onProgress?.({ file, loaded, total });
     }
   } catch (error) {
-    const of = total !== undefined ? ` of ${total}` : '';
-    throw new AlbertError(
-      'SOURCE_FAILED',
-      `download of ${file} from ${url} was cut off after ${loaded}${of} bytes (truncated: ${describeError(error)})`,
-      { cause: error },
-    );
+    throw cutOff(file, url, loaded, total, error);
   }
-  if (total !== undefined && loaded < total) {
-    throw new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} is truncated: received ${loaded} of ${total} bytes`);
-  }
+  if (total !== undefined && loaded < total) throw endedShort(file, url, loaded, total);
   return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
+}
+
+/** A body that failed or stalled after `received` bytes (of `total`, when announced). */
+function cutOff(file: string, url: string, received: number, total: number | undefined, error: unknown): AlbertError {
+  const of = total !== undefined ? ` of ${total}` : '';
+  return new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} was cut off after ${received}${of} bytes (truncated: ${describeError(error)})`, { cause: error });
+}
+
+/** A body that ended before the length it announced. */
+function endedShort(file: string, url: string, received: number, total: number): AlbertError {
+  return new AlbertError('SOURCE_FAILED', `download of ${file} from ${url} is truncated: received ${received} of ${total} bytes`);
 }
 
 export function describeError(error: unknown): string {

@@ -197,7 +197,10 @@ export class SafeTensors {
    * streaming in then keeps nothing else, and drops each part once it is read.
    */
   willRead(names: string[]): void {
-    this.file.willRead?.(names.map((name) => [this.info(name).begin, this.info(name).end] as const));
+    this.file.willRead?.(names.map((name) => {
+      const { begin, end } = this.info(name);
+      return [begin, end] as const;
+    }));
   }
 
   /**

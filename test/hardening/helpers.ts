@@ -38,19 +38,36 @@ export function fetchServing(files: Record<string, string | Uint8Array>, chunkSi
   return async (url) => {
     const file = files[String(url).split('/').at(-1)!];
     if (file === undefined) return new Response(null, { status: 404 });
-    const bytes = typeof file === 'string' ? new TextEncoder().encode(file) : file;
-    let at = 0;
-    let turn = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (at >= bytes.length) return controller.close();
-        const next = Math.min(bytes.length, at + chunkSizes[turn++ % chunkSizes.length]!);
-        controller.enqueue(bytes.slice(at, next));
-        at = next;
-      },
-    });
-    return new Response(body, { headers: { 'content-length': String(Math.max(0, bytes.length + lengthError)) } });
+    return chunkedResponse(typeof file === 'string' ? new TextEncoder().encode(file) : file, chunkSizes, { lengthError });
   };
+}
+
+/**
+ * A 200 response whose body hands out `bytes` (up to `endAt`) in chunks of `sizes` bytes in turn,
+ * only when read; its Content-Length is the true length plus `lengthError`.
+ */
+export function chunkedResponse(
+  bytes: Uint8Array,
+  sizes: number[],
+  options: { endAt?: number; lengthError?: number; onCancel?: () => void; onPull?: (sent: number) => void } = {},
+): Response {
+  let sent = 0;
+  let turn = 0;
+  const endAt = options.endAt ?? bytes.length;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (sent >= endAt) return controller.close();
+        const size = Math.min(sizes[turn++ % sizes.length]!, endAt - sent);
+        controller.enqueue(bytes.slice(sent, sent + size));
+        sent += size;
+        options.onPull?.(sent);
+      },
+      cancel: () => options.onCancel?.(),
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { headers: { 'content-length': String(Math.max(0, bytes.length + (options.lengthError ?? 0))) } });
 }
 
 /** How many property runs: small and fixed in `npm test`, as many as asked for by `npm run fuzz`. */

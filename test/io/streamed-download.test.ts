@@ -10,30 +10,9 @@ import { streamDownload, type DownloadTap, type StreamedFile } from '../../src/i
 import { SafeTensors } from '../../src/io/safetensors.js';
 import { openFile, openSource } from '../../src/io/source.js';
 import { AlbertModel } from '../../src/model/albert.js';
-import { expectAlbertError, propertyRuns } from '../hardening/helpers.js';
+import { chunkedResponse, expectAlbertError, propertyRuns } from '../hardening/helpers.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from './http-server.js';
-
-/** A response whose body hands out `bytes` in chunks of the given sizes (cycled), only when read. */
-function chunkedResponse(bytes: Uint8Array, sizes: number[], options: { endAt?: number; onCancel?: () => void; onPull?: (sent: number) => void } = {}) {
-  let sent = 0;
-  let turn = 0;
-  const endAt = options.endAt ?? bytes.length;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (sent >= endAt) return controller.close();
-        const size = Math.min(sizes[turn++ % sizes.length]!, endAt - sent);
-        controller.enqueue(bytes.slice(sent, sent + size));
-        sent += size;
-        options.onPull?.(sent);
-      },
-      cancel: () => options.onCancel?.(),
-    },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, { headers: { 'content-length': String(bytes.length) } });
-}
 
 /** A tap that keeps what it is given, to check it got every byte in order and how it ended. */
 function recordingTap() {
